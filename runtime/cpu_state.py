@@ -1,0 +1,134 @@
+"""The one definition of the guest CPU state (DESIGN invariant 3).
+
+Every consumer derives from FIELDS: the ctypes view used by Python, the byte offsets the lifter
+uses to address the state from LLVM IR, and the register names the crash report and the
+differential tester print. Nothing else in the tree writes an offset down.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+
+# Why these exit codes live here: the translated code writes them into `exit_reason` and the
+# Python dispatch loop reads them, so they are part of the state's contract.
+EXIT_NONE = 0
+EXIT_MISS = 1  # no translation for cpu.pc: translate it and resume
+EXIT_SVC = 2  # SVC #0: service the syscall in x8, resume at cpu.pc
+EXIT_FAULT = 3  # host SIGSEGV/SIGBUS inside the guest window; exit_info = guest address
+EXIT_UNDEF = 4  # undefined / unimplemented instruction at cpu.pc
+EXIT_BRK = 5  # BRK #imm16: exit_info = imm16
+EXIT_HALT = 6  # the dispatcher asked the guest to stop (signal pending)
+
+EXIT_NAMES = {
+    EXIT_NONE: "none",
+    EXIT_MISS: "translate",
+    EXIT_SVC: "syscall",
+    EXIT_FAULT: "fault",
+    EXIT_UNDEF: "undefined",
+    EXIT_BRK: "brk",
+    EXIT_HALT: "halt",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    size: int  # bytes of one element
+    count: int = 1
+    align: int = 8
+
+
+# Order matters only for readability; offsets are computed below.
+FIELDS: tuple[Field, ...] = (
+    Field("x", 8, 31),  # X0..X30
+    Field("sp", 8),
+    Field("pc", 8),
+    Field("nzcv", 8),  # bits 31..28 as in the architectural NZCV register
+    Field("fpcr", 8),
+    Field("fpsr", 8),
+    Field("tpidr", 8),  # TPIDR_EL0
+    Field("excl_addr", 8),  # exclusive monitor: address, or all-ones when clear
+    Field("excl_val", 8),  # value seen by the load-exclusive (low 64 bits)
+    Field("excl_val2", 8),  # second value for LDXP / 128-bit forms
+    Field("exit_reason", 8),
+    Field("exit_info", 8),  # fault address, BRK immediate, ...
+    Field("fault_pc", 8),  # guest PC of the last memory access that may fault
+    Field("blocks", 8),  # guest basic blocks executed (kept in SSA inside a unit)
+    Field("v", 16, 32, 16),  # V0..V31, 128 bits each, little-endian lanes
+)
+
+
+def _layout() -> tuple[dict[str, int], int]:
+    offsets: dict[str, int] = {}
+    off = 0
+    for f in FIELDS:
+        off = (off + f.align - 1) // f.align * f.align
+        offsets[f.name] = off
+        off += f.size * f.count
+    return offsets, (off + 15) // 16 * 16
+
+
+OFFSETS, STATE_SIZE = _layout()
+FIELD_BY_NAME = {f.name: f for f in FIELDS}
+
+
+def offset_of(name: str, index: int = 0) -> int:
+    """Byte offset of a field element; the lifter and the tester both go through here."""
+    f = FIELD_BY_NAME[name]
+    if not 0 <= index < f.count:
+        raise IndexError(f"{name}[{index}]")
+    return OFFSETS[name] + index * f.size
+
+
+class CPUState:
+    """A 16-byte aligned block of host memory holding one guest thread's state.
+
+    The translated code receives its address; Python reads and writes fields by name.
+    """
+
+    def __init__(self) -> None:
+        self._raw = ctypes.create_string_buffer(STATE_SIZE + 16)
+        base = ctypes.addressof(self._raw)
+        self.address = (base + 15) & ~15
+        self.excl_addr = (1 << 64) - 1
+
+    def _get(self, off: int) -> int:
+        return ctypes.c_uint64.from_address(self.address + off).value
+
+    def _set(self, off: int, value: int) -> None:
+        ctypes.c_uint64.from_address(self.address + off).value = value & 0xFFFFFFFFFFFFFFFF
+
+    def get_x(self, n: int) -> int:
+        return self._get(offset_of("x", n))
+
+    def set_x(self, n: int, value: int) -> None:
+        self._set(offset_of("x", n), value)
+
+    def get_v(self, n: int) -> int:
+        off = offset_of("v", n)
+        return self._get(off) | (self._get(off + 8) << 64)
+
+    def set_v(self, n: int, value: int) -> None:
+        off = offset_of("v", n)
+        self._set(off, value & 0xFFFFFFFFFFFFFFFF)
+        self._set(off + 8, value >> 64)
+
+    def snapshot(self) -> dict[str, int]:
+        """All architectural registers by name, for crash reports and differential tests."""
+        regs = {f"x{i}": self.get_x(i) for i in range(31)}
+        for name in ("sp", "pc", "nzcv", "fpcr", "fpsr", "tpidr"):
+            regs[name] = getattr(self, name)
+        for i in range(32):
+            regs[f"v{i}"] = self.get_v(i)
+        return regs
+
+
+def _scalar_property(name: str) -> property:
+    off = OFFSETS[name]
+    return property(lambda self: self._get(off), lambda self, v: self._set(off, v))
+
+
+for _f in FIELDS:
+    if _f.count == 1 and _f.size == 8:
+        setattr(CPUState, _f.name, _scalar_property(_f.name))

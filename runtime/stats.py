@@ -1,0 +1,68 @@
+"""`--stats` / `--stats-json`: what was translated, what it cost, and why Python ran."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from runtime.machine import Machine
+
+
+def collect_stats(m: Machine) -> dict[str, Any]:
+    t = m.translator
+    ts = t.stats
+    jt = t.jit.times
+    blocks_executed = m.cpu.blocks
+    exits = dict(m.stats.exits)
+    total_exits = sum(exits.values())
+    compile_s = jt.parse + jt.optimize + jt.codegen
+    return {
+        "units_translated": ts.units,
+        "blocks_translated": ts.blocks,
+        "guest_insns_translated": ts.insns,
+        "units_by_tier": dict(ts.by_tier),
+        "blocks_executed": blocks_executed,
+        "exits": exits,
+        "exits_total": total_exits,
+        "exits_per_block": (total_exits / blocks_executed) if blocks_executed else None,
+        "cache_table_refills": ts.table_refills,
+        "invalidations": ts.invalidations,
+        "decode_seconds": ts.discover_s,
+        "lift_seconds": ts.lift_s,
+        "parse_seconds": jt.parse,
+        "optimize_seconds": jt.optimize,
+        "codegen_seconds": jt.codegen,
+        "compile_seconds": compile_s,
+        "translate_seconds": m.stats.translate_s,
+        "exec_seconds": m.stats.exec_s,
+        "syscall_seconds": m.stats.syscall_s,
+        "wall_seconds": m.stats.wall_s,
+    }
+
+
+def print_stats(s: dict[str, Any], out: TextIO) -> None:
+    rows = [
+        ("units translated", f"{s['units_translated']}"),
+        ("blocks translated", f"{s['blocks_translated']}"),
+        ("guest instructions translated", f"{s['guest_insns_translated']}"),
+        ("blocks executed", f"{s['blocks_executed']}"),
+        ("translation (decode+lift+compile)", f"{s['translate_seconds'] * 1000:.1f} ms"),
+        ("  decode", f"{s['decode_seconds'] * 1000:.1f} ms"),
+        ("  lift", f"{s['lift_seconds'] * 1000:.1f} ms"),
+        ("  parse IR", f"{s['parse_seconds'] * 1000:.1f} ms"),
+        ("  optimize", f"{s['optimize_seconds'] * 1000:.1f} ms"),
+        ("  codegen", f"{s['codegen_seconds'] * 1000:.1f} ms"),
+        ("time in translated code", f"{s['exec_seconds'] * 1000:.1f} ms"),
+        ("time in syscalls", f"{s['syscall_seconds'] * 1000:.1f} ms"),
+        ("wall time", f"{s['wall_seconds'] * 1000:.1f} ms"),
+        ("lookup-table refills", f"{s['cache_table_refills']}"),
+        ("invalidated units", f"{s['invalidations']}"),
+    ]
+    for k, v in sorted(s["exits"].items()):
+        rows.append((f"exits: {k}", str(v)))
+    epb = s["exits_per_block"]
+    rows.append(("exits per executed block", f"{epb:.6f}" if epb is not None else "n/a"))
+    width = max(len(k) for k, _ in rows)
+    print("elfjit statistics", file=out)
+    for k, v in rows:
+        print(f"  {k:<{width}}  {v:>12}", file=out)

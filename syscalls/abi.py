@@ -1,0 +1,114 @@
+"""The contract between the runtime and the syscall handlers.
+
+A handler is a plain function `handler(ctx, a0, a1, ...) -> int` registered under its AArch64
+syscall number with `@syscall`. It returns the value for x0: a result, or `-errno`. It never
+raises for bad guest input (DESIGN invariant 5); the dispatcher still catches anything a handler
+raises and turns it into -EFAULT/-EINVAL with one line of diagnosis, so a handler bug cannot
+kill the guest with a traceback.
+
+The argument spec given to `@syscall` drives `--strace` formatting, so strace and the handler
+are declared in one place.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from runtime.cpu_state import CPUState
+    from runtime.memory import GuestMemory
+
+
+class GuestExit(Exception):
+    """Raised by exit/exit_group: the guest is finished with this status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class GuestKilled(Exception):
+    """The guest died by a signal (e.g. it raised SIGABRT with the default action)."""
+
+    def __init__(self, signo: int) -> None:
+        super().__init__(signo)
+        self.signo = signo
+
+
+@dataclass
+class Process:
+    """Per-process facts the handlers need beyond memory and registers."""
+
+    exe_path: str  # host path of the guest executable, for /proc/self/exe
+    argv: list[str] = field(default_factory=list)
+    pid: int = 0
+    tid: int = 0
+    clear_child_tid: int = 0
+    robust_list: tuple[int, int] = (0, 0)
+    sigactions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+    sigmask: int = 0
+    # Signals raised but not yet delivered (bit n-1 for signal n); delivery to guest handlers
+    # is the runtime's job, fatal default actions are taken by syscalls.signal.
+    sigpending: int = 0
+    sigaltstack: tuple[int, int, int] = (0, 2, 0)  # (ss_sp, ss_flags, ss_size); 2 = SS_DISABLE
+    sysroot: str | None = None
+    # Host fds the runtime itself uses (caches, logs): the guest may not close or replace them.
+    host_fds: set[int] = field(default_factory=set)
+    # Limits the guest may set without them applying to the emulator (RLIMIT_AS, _DATA, _STACK).
+    rlimits: dict[int, tuple[int, int]] = field(default_factory=dict)
+    comm: bytes = b""  # prctl(PR_SET_NAME); empty means the executable's base name
+    # Hooks the runtime installs (translation cache invalidation is done via memory hooks).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SyscallContext:
+    mem: GuestMemory
+    cpu: CPUState
+    proc: Process
+
+    def unknown(self, nr: int) -> int:
+        return -errno.ENOSYS
+
+
+# strace argument kinds: "int" signed decimal, "hex", "ptr", "str" (guest C string), "fd",
+# "oflags", "size", "mode" (octal), "buf" (shown as pointer; contents on write)
+@dataclass(frozen=True)
+class SyscallDef:
+    nr: int
+    name: str
+    args: tuple[str, ...]  # "kind" or "name:kind"
+    handler: Callable[..., int]
+
+
+TABLE: dict[int, SyscallDef] = {}
+
+
+def syscall(nr: int, name: str, *args: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Register a handler for AArch64 syscall `nr`; args describe the arguments for strace."""
+
+    def deco(fn: Callable[..., int]) -> Callable[..., int]:
+        if nr in TABLE:
+            raise RuntimeError(f"syscall {nr} registered twice ({TABLE[nr].name}, {name})")
+        TABLE[nr] = SyscallDef(nr, name, tuple(args), fn)
+        return fn
+
+    return deco
+
+
+def s64(v: int) -> int:
+    """An argument register read as a signed 64-bit value."""
+    v &= 0xFFFFFFFFFFFFFFFF
+    return v - (1 << 64) if v >> 63 else v
+
+
+def s32(v: int) -> int:
+    """An `int` argument: the low 32 bits, sign-extended (the guest may leave junk above)."""
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >> 31 else v
+
+
+def host_errno(e: OSError) -> int:
+    return -(e.errno or errno.EIO)

@@ -1,0 +1,323 @@
+"""A small, fast LLVM IR text builder.
+
+Why not llvmlite.ir: translation latency is a user-visible cost (cold start), and building
+llvmlite.ir object graphs costs tens of microseconds per instruction in Python. Emitting IR text
+with f-strings is several times cheaper; llvmlite.binding parses it in C++. The API mirrors the
+names of llvmlite.ir.IRBuilder where it can so the lifter reads familiarly.
+
+A value is a `Val`: its textual reference ("%t12", "42", "true") and its type ("i64").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Val:
+    ref: str
+    ty: str
+
+    def __str__(self) -> str:
+        return f"{self.ty} {self.ref}"
+
+
+def int_bits(ty: str) -> int:
+    """Width of an integer type like 'i32'."""
+    return int(ty[1:])
+
+
+def const(ty: str, value: int) -> Val:
+    """An integer constant, wrapped to the type's width and printed signed as LLVM expects."""
+    bits = int_bits(ty)
+    value &= (1 << bits) - 1
+    if bits > 1 and value >> (bits - 1):
+        value -= 1 << bits
+    if bits == 1:
+        return Val("true" if value else "false", "i1")
+    return Val(str(value), ty)
+
+
+def fconst(ty: str, value: float) -> Val:
+    """A float/double constant in LLVM's exact hexadecimal form."""
+    import struct
+
+    if ty == "double":
+        bits = struct.unpack("<Q", struct.pack("<d", value))[0]
+    elif ty == "float":
+        # LLVM prints float constants as the double holding the same value
+        bits = struct.unpack("<Q", struct.pack("<d", struct.unpack("<f", struct.pack("<f", value))[0]))[0]
+    else:
+        raise ValueError(ty)
+    return Val(f"0x{bits:016X}", ty)
+
+
+class Block:
+    __slots__ = ("name", "lines", "terminated")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lines: list[str] = []
+        self.terminated = False
+
+
+class Function:
+    """One LLVM function under construction: a list of blocks of instruction text."""
+
+    def __init__(self, name: str, ret: str = "void", params: str = "ptr noalias %cpu",
+                 attrs: str = "") -> None:
+        self.name = name
+        self.ret = ret
+        self.params = params
+        self.attrs = attrs
+        self.blocks: list[Block] = []
+        self._tmp = 0
+
+    def new_block(self, hint: str = "b") -> Block:
+        b = Block(f"{hint}.{len(self.blocks)}")
+        self.blocks.append(b)
+        return b
+
+    def tmp(self) -> str:
+        self._tmp += 1
+        return f"%v{self._tmp}"
+
+    def text(self) -> str:
+        out = [f"define {self.ret} @{self.name}({self.params}) {self.attrs} {{"]
+        for b in self.blocks:
+            out.append(f"{b.name}:")
+            out.extend(b.lines)
+        out.append("}")
+        return "\n".join(out)
+
+
+class Module:
+    """Functions, globals and the declarations they need."""
+
+    def __init__(self) -> None:
+        self.decls: dict[str, str] = {}
+        self.globals: list[str] = []
+        self.functions: list[Function] = []
+
+    def declare(self, name: str, decl: str) -> None:
+        self.decls.setdefault(name, decl)
+
+    def text(self) -> str:
+        parts = list(self.decls.values()) + self.globals + [f.text() for f in self.functions]
+        return "\n".join(parts) + "\n"
+
+
+class Builder:
+    """Appends instructions to the current block of a function."""
+
+    def __init__(self, module: Module, fn: Function) -> None:
+        self.module = module
+        self.fn = fn
+        self.block: Block | None = None
+
+    # ----- positioning -----
+    def position_at_end(self, block: Block) -> None:
+        self.block = block
+
+    def emit(self, line: str) -> None:
+        assert self.block is not None and not self.block.terminated, "emit into closed block"
+        self.block.lines.append("  " + line)
+
+    def _def(self, ty: str, rhs: str) -> Val:
+        t = self.fn.tmp()
+        self.emit(f"{t} = {rhs}")
+        return Val(t, ty)
+
+    # ----- integer arithmetic -----
+    def _bin(self, op: str, a: Val, b: Val) -> Val:
+        return self._def(a.ty, f"{op} {a.ty} {a.ref}, {b.ref}")
+
+    def add(self, a: Val, b: Val) -> Val:
+        return self._bin("add", a, b)
+
+    def sub(self, a: Val, b: Val) -> Val:
+        return self._bin("sub", a, b)
+
+    def mul(self, a: Val, b: Val) -> Val:
+        return self._bin("mul", a, b)
+
+    def udiv(self, a: Val, b: Val) -> Val:
+        return self._bin("udiv", a, b)
+
+    def sdiv(self, a: Val, b: Val) -> Val:
+        return self._bin("sdiv", a, b)
+
+    def urem(self, a: Val, b: Val) -> Val:
+        return self._bin("urem", a, b)
+
+    def srem(self, a: Val, b: Val) -> Val:
+        return self._bin("srem", a, b)
+
+    def and_(self, a: Val, b: Val) -> Val:
+        return self._bin("and", a, b)
+
+    def or_(self, a: Val, b: Val) -> Val:
+        return self._bin("or", a, b)
+
+    def xor(self, a: Val, b: Val) -> Val:
+        return self._bin("xor", a, b)
+
+    def shl(self, a: Val, b: Val) -> Val:
+        return self._bin("shl", a, b)
+
+    def lshr(self, a: Val, b: Val) -> Val:
+        return self._bin("lshr", a, b)
+
+    def ashr(self, a: Val, b: Val) -> Val:
+        return self._bin("ashr", a, b)
+
+    def not_(self, a: Val) -> Val:
+        return self.xor(a, const(a.ty, -1))
+
+    def neg(self, a: Val) -> Val:
+        return self.sub(const(a.ty, 0), a)
+
+    # ----- floating point -----
+    def fadd(self, a: Val, b: Val) -> Val:
+        return self._bin("fadd", a, b)
+
+    def fsub(self, a: Val, b: Val) -> Val:
+        return self._bin("fsub", a, b)
+
+    def fmul(self, a: Val, b: Val) -> Val:
+        return self._bin("fmul", a, b)
+
+    def fdiv(self, a: Val, b: Val) -> Val:
+        return self._bin("fdiv", a, b)
+
+    def fneg(self, a: Val) -> Val:
+        return self._def(a.ty, f"fneg {a.ty} {a.ref}")
+
+    def fcmp(self, pred: str, a: Val, b: Val) -> Val:
+        ty = "i1" if not a.ty.startswith("<") else a.ty.split(" x ")[0] + " x i1>"
+        return self._def(ty, f"fcmp {pred} {a.ty} {a.ref}, {b.ref}")
+
+    # ----- comparisons and selection -----
+    def icmp(self, pred: str, a: Val, b: Val) -> Val:
+        """pred is an LLVM predicate: eq ne ugt uge ult ule sgt sge slt sle."""
+        ty = "i1" if not a.ty.startswith("<") else a.ty.split(" x ")[0] + " x i1>"
+        return self._def(ty, f"icmp {pred} {a.ty} {a.ref}, {b.ref}")
+
+    def select(self, c: Val, a: Val, b: Val) -> Val:
+        return self._def(a.ty, f"select {c.ty} {c.ref}, {a.ty} {a.ref}, {b.ty} {b.ref}")
+
+    # ----- casts -----
+    def _cast(self, op: str, a: Val, ty: str) -> Val:
+        if a.ty == ty:
+            return a
+        return self._def(ty, f"{op} {a.ty} {a.ref} to {ty}")
+
+    def zext(self, a: Val, ty: str) -> Val:
+        return self._cast("zext", a, ty)
+
+    def sext(self, a: Val, ty: str) -> Val:
+        return self._cast("sext", a, ty)
+
+    def trunc(self, a: Val, ty: str) -> Val:
+        return self._cast("trunc", a, ty)
+
+    def bitcast(self, a: Val, ty: str) -> Val:
+        return self._cast("bitcast", a, ty)
+
+    def inttoptr(self, a: Val) -> Val:
+        return self._def("ptr", f"inttoptr {a.ty} {a.ref} to ptr")
+
+    def fpext(self, a: Val, ty: str) -> Val:
+        return self._cast("fpext", a, ty)
+
+    def fptrunc(self, a: Val, ty: str) -> Val:
+        return self._cast("fptrunc", a, ty)
+
+    def sitofp(self, a: Val, ty: str) -> Val:
+        return self._def(ty, f"sitofp {a.ty} {a.ref} to {ty}")
+
+    def uitofp(self, a: Val, ty: str) -> Val:
+        return self._def(ty, f"uitofp {a.ty} {a.ref} to {ty}")
+
+    def zext_or_trunc(self, a: Val, ty: str) -> Val:
+        ia, it = int_bits(a.ty), int_bits(ty)
+        if ia < it:
+            return self.zext(a, ty)
+        if ia > it:
+            return self.trunc(a, ty)
+        return a
+
+    # ----- memory -----
+    def gep(self, base: Val, offset: int) -> Val:
+        if offset == 0:
+            return base
+        return self._def("ptr", f"getelementptr inbounds i8, ptr {base.ref}, i64 {offset}")
+
+    def load(self, ty: str, ptr: Val, align: int = 1, volatile: bool = False) -> Val:
+        v = "volatile " if volatile else ""
+        return self._def(ty, f"load {v}{ty}, ptr {ptr.ref}, align {align}")
+
+    def store(self, value: Val, ptr: Val, align: int = 1, volatile: bool = False) -> None:
+        v = "volatile " if volatile else ""
+        self.emit(f"store {v}{value.ty} {value.ref}, ptr {ptr.ref}, align {align}")
+
+    def alloca(self, ty: str) -> Val:
+        return self._def("ptr", f"alloca {ty}")
+
+    # ----- vectors and aggregates -----
+    def extractelement(self, vec: Val, idx: int) -> Val:
+        elt = vec.ty.split(" x ")[1].rstrip(">")
+        return self._def(elt, f"extractelement {vec.ty} {vec.ref}, i32 {idx}")
+
+    def insertelement(self, vec: Val, value: Val, idx: int) -> Val:
+        return self._def(vec.ty, f"insertelement {vec.ty} {vec.ref}, {value.ty} {value.ref}, i32 {idx}")
+
+    def shufflevector(self, a: Val, b: Val, mask: list[int]) -> Val:
+        elt = a.ty.split(" x ")[1].rstrip(">")
+        ty = f"<{len(mask)} x {elt}>"
+        m = ", ".join("i32 poison" if i < 0 else f"i32 {i}" for i in mask)
+        return self._def(ty, f"shufflevector {a.ty} {a.ref}, {b.ty} {b.ref}, <{len(mask)} x i32> <{m}>")
+
+    # ----- calls -----
+    def call(self, ret: str, name: str, args: list[Val], decl: str | None = None,
+             prefix: str = "") -> Val | None:
+        """Call @name; `decl` is its declaration text, registered once per module."""
+        if decl is not None:
+            self.module.declare(name, decl)
+        a = ", ".join(str(x) for x in args)
+        if ret == "void":
+            self.emit(f"{prefix}call void @{name}({a})")
+            return None
+        return self._def(ret, f"{prefix}call {ret} @{name}({a})")
+
+    def intrinsic(self, name: str, ret: str, args: list[Val]) -> Val:
+        """Call an LLVM intrinsic, declaring it from the argument types."""
+        decl = f"declare {ret} @{name}({', '.join(a.ty for a in args)})"
+        v = self.call(ret, name, args, decl)
+        assert v is not None
+        return v
+
+    # ----- terminators -----
+    def _term(self, line: str) -> None:
+        self.emit(line)
+        assert self.block is not None
+        self.block.terminated = True
+
+    def br(self, target: Block) -> None:
+        self._term(f"br label %{target.name}")
+
+    def cbranch(self, c: Val, t: Block, f: Block) -> None:
+        self._term(f"br i1 {c.ref}, label %{t.name}, label %{f.name}")
+
+    def ret_void(self) -> None:
+        self._term("ret void")
+
+    def ret(self, v: Val) -> None:
+        self._term(f"ret {v.ty} {v.ref}")
+
+    def unreachable(self) -> None:
+        self._term("unreachable")
+
+    def phi(self, ty: str, incoming: list[tuple[Val, Block]]) -> Val:
+        inc = ", ".join(f"[ {v.ref}, %{b.name} ]" for v, b in incoming)
+        return self._def(ty, f"phi {ty} {inc}")

@@ -1,0 +1,379 @@
+"""What an instruction lifter sees: guest registers, flags, memory and control flow as IR.
+
+One LiftContext lifts one translation unit (a region of guest basic blocks) into one LLVM
+function `void @fn(ptr %cpu)`. Guest registers live in allocas that are loaded from the CPU
+state only if the unit reads them and stored back only if it writes them; LLVM's mem2reg turns
+them into SSA values, so a loop inside the unit runs out of host registers and flag
+computations nobody reads are deleted. Every way out of the unit goes through one exit block
+that writes the dirty registers back and either chains to the next unit through the native
+lookup table or returns an exit reason to the dispatcher.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from runtime.cpu_state import (
+    EXIT_BRK,
+    EXIT_SVC,
+    EXIT_UNDEF,
+    offset_of,
+)
+from runtime.memory import GUEST_BASE, WINDOW_MASK
+from translator.ir import Block, Builder, Function, Module, Val, const
+
+CHAIN = 0  # internal exit code: continue at next_pc through the lookup table
+LOOKUP_BITS = 16
+LOOKUP_SYMBOL = "elfjit_lookup"
+
+I64 = "i64"
+I32 = "i32"
+
+
+class Unallocated(Exception):
+    """Raised by a lifter for an encoding it does not implement; the unit exits with UNDEF."""
+
+
+_FLAG_BITS = {"n": 31, "z": 30, "c": 29, "v": 28}
+
+
+class LiftContext:
+    def __init__(self, module: Module, fn: Function, blocks: dict[int, Block]) -> None:
+        self.module = module
+        self.fn = fn
+        self.b = Builder(module, fn)
+        self.entry = fn.blocks[0]
+        self.cpu = Val("%cpu", "ptr")
+        self.pc = 0  # address of the instruction being lifted
+        self.word = 0  # its encoding
+        self.guest_blocks = blocks  # guest address -> IR block, for in-unit branches
+        self._slots: dict[str, tuple[Val, str]] = {}
+        self._dirty: set[str] = set()
+        self._nzcv_loaded: Val | None = None
+        self.exit_block = fn.new_block("exit")
+        self._next_pc = self._slot_raw("next_pc", I64, None)
+        self._reason = self._slot_raw("reason", I64, None)
+        self.insns_lifted = 0
+
+    # ------------------------------------------------------------------ state slots
+    def _entry_emit(self, line: str) -> None:
+        self.entry.lines.append("  " + line)
+
+    def _slot_raw(self, name: str, ty: str, init: Callable[[], Val] | None) -> Val:
+        ptr = Val(f"%s.{name}", "ptr")
+        self._entry_emit(f"{ptr.ref} = alloca {ty}")
+        if init is not None:
+            v = init()
+            self._entry_emit(f"store {v.ty} {v.ref}, ptr {ptr.ref}")
+        self._slots[name] = (ptr, ty)
+        return ptr
+
+    def _state_load_entry(self, off: int, ty: str, tag: str) -> Val:
+        p = f"%s.{tag}.p"
+        v = f"%s.{tag}.v"
+        self._entry_emit(f"{p} = getelementptr inbounds i8, ptr %cpu, i64 {off}")
+        self._entry_emit(f"{v} = load {ty}, ptr {p}, align 8")
+        return Val(v, ty)
+
+    def _slot(self, name: str) -> tuple[Val, str]:
+        s = self._slots.get(name)
+        if s is not None:
+            return s
+        if name[0] == "x" or name == "sp":
+            off = offset_of("sp") if name == "sp" else offset_of("x", int(name[1:]))
+            self._slot_raw(name, I64, lambda: self._state_load_entry(off, I64, name))
+        elif name[0] == "q":
+            off = offset_of("v", int(name[1:]))
+            self._slot_raw(name, "i128", lambda: self._state_load_entry(off, "i128", name))
+        elif name in _FLAG_BITS:
+            self._slot_raw(name, "i1", lambda: self._flag_init(name))
+        elif name == "blocks":
+            self._slot_raw(name, I64, lambda: self._state_load_entry(offset_of("blocks"), I64, name))
+        else:
+            raise KeyError(name)
+        return self._slots[name]
+
+    def _flag_init(self, name: str) -> Val:
+        if self._nzcv_loaded is None:
+            self._nzcv_loaded = self._state_load_entry(offset_of("nzcv"), I64, "nzcv")
+        bit = _FLAG_BITS[name]
+        s = f"%s.f{name}.s"
+        t = f"%s.f{name}.t"
+        self._entry_emit(f"{s} = lshr i64 {self._nzcv_loaded.ref}, {bit}")
+        self._entry_emit(f"{t} = trunc i64 {s} to i1")
+        return Val(t, "i1")
+
+    def get(self, name: str) -> Val:
+        ptr, ty = self._slot(name)
+        return self.b.load(ty, ptr, align=8 if ty != "i128" else 16)
+
+    def put(self, name: str, value: Val) -> None:
+        ptr, ty = self._slot(name)
+        assert value.ty == ty, f"{name}: {value.ty} != {ty}"
+        self._dirty.add(name)
+        self.b.store(value, ptr, align=8 if ty != "i128" else 16)
+
+    # ------------------------------------------------------------------ general registers
+    def x(self, n: int) -> Val:
+        """Xn as i64; register 31 reads as zero (XZR)."""
+        return const(I64, 0) if n == 31 else self.get(f"x{n}")
+
+    def w(self, n: int) -> Val:
+        """Wn as i32; register 31 reads as zero (WZR)."""
+        return const(I32, 0) if n == 31 else self.b.trunc(self.get(f"x{n}"), I32)
+
+    def xsp(self, n: int) -> Val:
+        """Xn, or SP when n == 31 (the encodings that name SP there)."""
+        return self.get("sp") if n == 31 else self.get(f"x{n}")
+
+    def reg(self, n: int, sf: int) -> Val:
+        return self.x(n) if sf else self.w(n)
+
+    def regsp(self, n: int, sf: int) -> Val:
+        v = self.xsp(n)
+        return v if sf else self.b.trunc(v, I32)
+
+    def set_x(self, n: int, value: Val) -> None:
+        """Write Xn (i64) or Wn (i32, zero-extended); writes to XZR are discarded."""
+        if n == 31:
+            return
+        self.put(f"x{n}", self.b.zext(value, I64))
+
+    def set_xsp(self, n: int, value: Val) -> None:
+        """Write Xn, or SP when n == 31."""
+        if n == 31:
+            self.put("sp", self.b.zext(value, I64))
+        else:
+            self.set_x(n, value)
+
+    set_reg = set_x  # value's width decides W vs X
+
+    # ------------------------------------------------------------------ flags
+    def flag(self, name: str) -> Val:
+        return self.get(name)
+
+    def set_nzcv(self, n: Val, z: Val, c: Val, v: Val) -> None:
+        self.put("n", n)
+        self.put("z", z)
+        self.put("c", c)
+        self.put("v", v)
+
+    def set_nz(self, result: Val) -> None:
+        """N and Z from a result; C and V cleared (logical ops)."""
+        b = self.b
+        self.set_nzcv(
+            b.icmp("slt", result, const(result.ty, 0)),
+            b.icmp("eq", result, const(result.ty, 0)),
+            const("i1", 0),
+            const("i1", 0),
+        )
+
+    def nzcv_value(self) -> Val:
+        """The flags packed as the NZCV system register (i64)."""
+        b = self.b
+        acc = const(I64, 0)
+        for name, bit in _FLAG_BITS.items():
+            acc = b.or_(acc, b.shl(b.zext(self.flag(name), I64), const(I64, bit)))
+        return acc
+
+    def set_nzcv_value(self, value: Val) -> None:
+        b = self.b
+        for name, bit in _FLAG_BITS.items():
+            self.put(name, b.trunc(b.lshr(value, const(I64, bit)), "i1"))
+
+    def cond_holds(self, cond: int) -> Val:
+        """ConditionHolds(cond) from the Arm ARM, as i1."""
+        b = self.b
+        base = cond >> 1
+        if base == 0:
+            r = self.flag("z")
+        elif base == 1:
+            r = self.flag("c")
+        elif base == 2:
+            r = self.flag("n")
+        elif base == 3:
+            r = self.flag("v")
+        elif base == 4:
+            r = b.and_(self.flag("c"), b.not_(self.flag("z")))
+        elif base == 5:
+            r = b.icmp("eq", self.flag("n"), self.flag("v"))
+        elif base == 6:
+            r = b.and_(b.icmp("eq", self.flag("n"), self.flag("v")), b.not_(self.flag("z")))
+        else:
+            return const("i1", 1)  # AL and NV both mean always
+        if cond & 1:
+            r = b.not_(r)
+        return r
+
+    # ------------------------------------------------------------------ vector registers
+    def vreg(self, n: int) -> Val:
+        """Vn as i128."""
+        return self.get(f"q{n}")
+
+    def set_vreg(self, n: int, value: Val) -> None:
+        """Write all 128 bits of Vn; a narrower integer/vector/FP value is zero-extended."""
+        b = self.b
+        if value.ty != "i128":
+            bits = type_bits(value.ty)
+            if value.ty != f"i{bits}":
+                value = b.bitcast(value, f"i{bits}")
+            value = b.zext(value, "i128")
+        self.put(f"q{n}", value)
+
+    def vreg_as(self, n: int, ty: str) -> Val:
+        """The low bits of Vn viewed as `ty` (i8..i128, half/float/double, or a vector type)."""
+        b = self.b
+        v = self.vreg(n)
+        bits = type_bits(ty)
+        if bits < 128:
+            v = b.trunc(v, f"i{bits}")
+        return v if ty == v.ty else b.bitcast(v, ty)
+
+    # ------------------------------------------------------------------ state fields
+    def state_ptr(self, name: str, index: int = 0) -> Val:
+        return self.b.gep(self.cpu, offset_of(name, index))
+
+    def load_state(self, name: str, ty: str = I64) -> Val:
+        return self.b.load(ty, self.state_ptr(name), align=8)
+
+    def store_state(self, name: str, value: Val) -> None:
+        self.b.store(value, self.state_ptr(name), align=8)
+
+    # ------------------------------------------------------------------ guest memory
+    def host_ptr(self, addr: Val) -> Val:
+        """The host pointer for a guest address: confined to the window by mask and OR."""
+        b = self.b
+        masked = b.and_(addr, const(I64, WINDOW_MASK))
+        return b.inttoptr(b.or_(masked, const(I64, GUEST_BASE)))
+
+    def mark_fault_pc(self) -> None:
+        """Record the guest PC of an access that may fault, for the crash report."""
+        self.b.store(const(I64, self.pc), self.state_ptr("fault_pc"), align=8)
+
+    def load(self, addr: Val, ty: str, align: int = 1) -> Val:
+        """Load `ty` (i8..i128, float, double, vector) from guest memory."""
+        self.mark_fault_pc()
+        return self.b.load(ty, self.host_ptr(addr), align=align)
+
+    def store(self, addr: Val, value: Val, align: int = 1) -> None:
+        self.mark_fault_pc()
+        self.b.store(value, self.host_ptr(addr), align=align)
+
+    # ------------------------------------------------------------------ control flow
+    @property
+    def terminated(self) -> bool:
+        return self.b.block is None or self.b.block.terminated
+
+    def new_block(self, hint: str = "l") -> Block:
+        return self.fn.new_block(hint)
+
+    def goto(self, target: int) -> None:
+        """Unconditional direct branch: inside the unit if it holds the target, else chain."""
+        blk = self.guest_blocks.get(target)
+        if blk is not None:
+            self.b.br(blk)
+        else:
+            self.exit(CHAIN, const(I64, target))
+
+    def branch_if(self, cond: Val, taken: int, not_taken: int) -> None:
+        t = self.new_block("t")
+        f = self.new_block("f")
+        self.b.cbranch(cond, t, f)
+        self.b.position_at_end(t)
+        self.goto(taken)
+        self.b.position_at_end(f)
+        self.goto(not_taken)
+
+    def jump_indirect(self, target: Val) -> None:
+        self.exit(CHAIN, target)
+
+    def exit(self, reason: int, next_pc: Val, info: Val | None = None) -> None:
+        """Leave the unit: store the dirty state and chain (CHAIN) or return `reason`."""
+        b = self.b
+        b.store(next_pc, self._next_pc, align=8)
+        b.store(const(I64, reason), self._reason, align=8)
+        if info is not None:
+            self.store_state("exit_info", info)
+        b.br(self.exit_block)
+
+    def svc(self) -> None:
+        self.exit(EXIT_SVC, const(I64, self.pc + 4))
+
+    def brk(self, imm: int) -> None:
+        self.exit(EXIT_BRK, const(I64, self.pc), const(I64, imm))
+
+    def undefined(self) -> None:
+        """The instruction at self.pc cannot run: stop here with UNDEF (guest SIGILL)."""
+        self.exit(EXIT_UNDEF, const(I64, self.pc))
+
+    def count_block(self) -> None:
+        self.put("blocks", self.b.add(self.get("blocks"), const(I64, 1)))
+
+    # ------------------------------------------------------------------ finishing
+    def finish(self, first: Block) -> None:
+        """Close the entry block and write the exit block once every slot is known."""
+        self.entry.lines.append(f"  br label %{first.name}")
+        self.entry.terminated = True
+        b = self.b
+        b.position_at_end(self.exit_block)
+        for name in sorted(self._dirty):
+            ptr, ty = self._slots[name]
+            if name in _FLAG_BITS:
+                continue
+            v = b.load(ty, ptr, align=8 if ty != "i128" else 16)
+            if name[0] == "q":
+                off = offset_of("v", int(name[1:]))
+            elif name == "sp":
+                off = offset_of("sp")
+            elif name == "blocks":
+                off = offset_of("blocks")
+            else:
+                off = offset_of("x", int(name[1:]))
+            b.store(v, b.gep(self.cpu, off), align=16 if ty == "i128" else 8)
+        if self._dirty & set(_FLAG_BITS):
+            self.store_state("nzcv", self.nzcv_value())
+        pc = b.load(I64, self._next_pc, align=8)
+        reason = b.load(I64, self._reason, align=8)
+        self.store_state("pc", pc)
+        chain = self.new_block("chain")
+        leave = self.new_block("leave")
+        b.cbranch(b.icmp("eq", reason, const(I64, CHAIN)), chain, leave)
+        b.position_at_end(leave)
+        self.store_state("exit_reason", reason)
+        b.ret_void()
+        b.position_at_end(chain)
+        emit_chain(b, self.cpu, pc)
+
+
+def emit_chain(b: Builder, cpu: Val, pc: Val) -> None:
+    """Tail-jump to the translation of `pc` if the lookup table has it, else exit MISS.
+
+    The table is direct-mapped: entry i = (pc >> 2) mod 2^LOOKUP_BITS holds {guest pc, code}.
+    """
+    from runtime.cpu_state import EXIT_MISS
+
+    b.module.declare(LOOKUP_SYMBOL, f"@{LOOKUP_SYMBOL} = external global [{1 << LOOKUP_BITS} x [2 x i64]]")
+    idx = b.and_(b.lshr(pc, const(I64, 2)), const(I64, (1 << LOOKUP_BITS) - 1))
+    slot = b._def("ptr", f"getelementptr inbounds [2 x i64], ptr @{LOOKUP_SYMBOL}, i64 {idx.ref}")
+    tpc = b.load(I64, slot, align=8)
+    fnp = b.load("ptr", b.gep(slot, 8), align=8)
+    hit = b.fn.new_block("hit")
+    miss = b.fn.new_block("miss")
+    b.cbranch(b.icmp("eq", tpc, pc), hit, miss)
+    b.position_at_end(hit)
+    b.emit(f"musttail call void {fnp.ref}(ptr %cpu)")
+    b.ret_void()
+    b.position_at_end(miss)
+    b.store(const(I64, EXIT_MISS), b.gep(cpu, offset_of("exit_reason")), align=8)
+    b.ret_void()
+
+
+def type_bits(ty: str) -> int:
+    """Width in bits of an IR type: iN, half/float/double, or <N x T>."""
+    if ty.startswith("<"):
+        n, elt = ty[1:-1].split(" x ")
+        return int(n) * type_bits(elt)
+    return {"half": 16, "float": 32, "double": 64, "fp128": 128}.get(ty) or int(ty[1:])
+
+
+__all__ = ["LiftContext", "Unallocated", "CHAIN", "EXIT_BRK", "EXIT_SVC", "EXIT_UNDEF"]

@@ -1,0 +1,56 @@
+"""Lifting a discovered region into one LLVM function."""
+
+from __future__ import annotations
+
+from translator import isa  # noqa: F401  (registers every instruction family)
+from translator.ir import Function, Module
+from translator.isa.registry import lookup
+from translator.lift_context import LiftContext, Unallocated
+from translator.region import Region
+
+
+def unit_name(entry: int) -> str:
+    return f"u_{entry:x}"
+
+
+def lift_region(region: Region) -> tuple[str, str]:
+    """IR text of a module holding the unit's function, and the function's name."""
+    m = Module()
+    name = unit_name(region.entry)
+    fn = Function(name, params="ptr noalias %cpu")
+    m.functions.append(fn)
+    fn.new_block("entry")
+    blocks = {addr: fn.new_block(f"g{addr:x}_") for addr in region.blocks}
+    ctx = LiftContext(m, fn, blocks)
+    b = ctx.b
+    for addr, words in region.blocks.items():
+        b.position_at_end(blocks[addr])
+        ctx.count_block()
+        pc = addr
+        for w in words:
+            ctx.pc = pc
+            ctx.word = w
+            form = lookup(w)
+            if form is None:
+                ctx.undefined()
+                break
+            mark_blocks, mark_lines = len(fn.blocks), len(b.block.lines)
+            cur = b.block
+            try:
+                form.lifter(ctx, w)
+            except Unallocated:
+                # Roll back whatever the lifter emitted before it gave up.
+                del fn.blocks[mark_blocks:]
+                b.position_at_end(cur)
+                del cur.lines[mark_lines:]
+                cur.terminated = False
+                ctx.undefined()
+                break
+            ctx.insns_lifted += 1
+            pc += 4
+            if ctx.terminated:
+                break
+        if not ctx.terminated:
+            ctx.goto(pc)
+    ctx.finish(blocks[region.entry])
+    return m.text(), name

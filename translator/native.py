@@ -1,0 +1,135 @@
+"""Native glue written in LLVM IR: the entry trampoline and the host fault handler.
+
+`elfjit_enter(cpu)` is the only way into translated code. It arms a sigsetjmp, looks up the
+unit for cpu->pc and calls it; units chain to each other with musttail calls and come back here
+only to return an exit reason to Python. A SIGSEGV/SIGBUS whose address lies in the guest
+window is turned by `elfjit_on_fault` into EXIT_FAULT with the guest address in exit_info, by
+siglongjmp back to the trampoline: Python's signal machinery never runs inside translated code.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import signal
+
+from runtime.cpu_state import EXIT_FAULT, EXIT_MISS, offset_of
+from runtime.memory import GUARD, GUEST_BASE, WINDOW_SIZE
+from translator.jit import JIT, add_symbol
+from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL
+from translator.ir import Builder, Function, Module, Val, const
+
+JMPBUF_BYTES = 512  # glibc's sigjmp_buf is 200 bytes on x86_64; leave room
+
+
+def _native_ir() -> str:
+    m = Module()
+    m.declare(LOOKUP_SYMBOL, f"@{LOOKUP_SYMBOL} = external global [{1 << LOOKUP_BITS} x [2 x i64]]")
+    m.globals.append(f"@elfjit_jmpbuf = global [{JMPBUF_BYTES} x i8] zeroinitializer, align 16")
+    m.globals.append("@elfjit_cur_cpu = global ptr null, align 8")
+    m.declare("__sigsetjmp", "declare i32 @__sigsetjmp(ptr, i32) returns_twice")
+    m.declare("siglongjmp", "declare void @siglongjmp(ptr, i32) noreturn")
+    m.declare("signal", "declare ptr @signal(i32, ptr)")
+
+    # ---- trampoline: i64 elfjit_enter(ptr cpu) -> exit reason
+    fn = Function("elfjit_enter", ret="i64", params="ptr %cpu")
+    m.functions.append(fn)
+    b = Builder(m, fn)
+    entry, go, run, out = (fn.new_block(n) for n in ("entry", "go", "run", "out"))
+    b.position_at_end(entry)
+    b.store(Val("%cpu", "ptr"), Val("@elfjit_cur_cpu", "ptr"), align=8, volatile=True)
+    r = b._def("i32", "call i32 @__sigsetjmp(ptr @elfjit_jmpbuf, i32 1) returns_twice")
+    b.cbranch(b.icmp("ne", r, const("i32", 0)), out, go)
+    b.position_at_end(go)
+    cpu = Val("%cpu", "ptr")
+    pc = b.load("i64", b.gep(cpu, offset_of("pc")), align=8)
+    # Reuse the chain sequence, but as a plain call: a `musttail` would be wrong here.
+    idx = b.and_(b.lshr(pc, const("i64", 2)), const("i64", (1 << LOOKUP_BITS) - 1))
+    slot = b._def("ptr", f"getelementptr inbounds [2 x i64], ptr @{LOOKUP_SYMBOL}, i64 {idx.ref}")
+    tpc = b.load("i64", slot, align=8)
+    fnp = b.load("ptr", b.gep(slot, 8), align=8)
+    miss = fn.new_block("miss")
+    b.cbranch(b.icmp("eq", tpc, pc), run, miss)
+    b.position_at_end(run)
+    b.emit(f"call void {fnp.ref}(ptr %cpu)")
+    b.br(out)
+    b.position_at_end(miss)
+    b.store(const("i64", EXIT_MISS), b.gep(cpu, offset_of("exit_reason")), align=8)
+    b.br(out)
+    b.position_at_end(out)
+    b.store(Val("null", "ptr"), Val("@elfjit_cur_cpu", "ptr"), align=8, volatile=True)
+    reason = b.load("i64", b.gep(cpu, offset_of("exit_reason")), align=8, volatile=True)
+    b.ret(reason)
+
+    # ---- fault handler: void elfjit_on_fault(i32 sig, ptr info, ptr uctx)
+    fh = Function("elfjit_on_fault", params="i32 %sig, ptr %info, ptr %uctx")
+    m.functions.append(fh)
+    b = Builder(m, fh)
+    entry, ours, foreign = (fh.new_block(n) for n in ("entry", "ours", "foreign"))
+    b.position_at_end(entry)
+    info = Val("%info", "ptr")
+    addr = b.load("i64", b.gep(info, 16), align=8)  # siginfo_t.si_addr
+    cur = b.load("ptr", Val("@elfjit_cur_cpu", "ptr"), align=8, volatile=True)
+    off = b.sub(addr, const("i64", GUEST_BASE))
+    in_window = b.icmp("ult", off, const("i64", WINDOW_SIZE + GUARD))
+    running = b.icmp("ne", cur, Val("null", "ptr"))
+    b.cbranch(b.and_(in_window, running), ours, foreign)
+    b.position_at_end(ours)
+    b.store(const("i64", EXIT_FAULT), b.gep(cur, offset_of("exit_reason")), align=8, volatile=True)
+    b.store(off, b.gep(cur, offset_of("exit_info")), align=8, volatile=True)
+    b.emit("call void @siglongjmp(ptr @elfjit_jmpbuf, i32 1)")
+    b.unreachable()
+    b.position_at_end(foreign)
+    # Not a guest access: a host bug. Restore the default action and let it re-fault.
+    b.emit("call ptr @signal(i32 %sig, ptr null)")
+    b.ret_void()
+    return m.text()
+
+
+class _Sigaction(ctypes.Structure):
+    _fields_ = [
+        ("sa_handler", ctypes.c_void_p),
+        ("sa_mask", ctypes.c_uint64 * 16),
+        ("sa_flags", ctypes.c_int),
+        ("sa_restorer", ctypes.c_void_p),
+    ]
+
+
+SA_SIGINFO = 4
+SA_ONSTACK = 0x08000000
+SA_NODEFER = 0x40000000
+
+
+class Native:
+    """Owns the lookup table and the compiled trampoline; installs the fault handler."""
+
+    def __init__(self, jit: JIT) -> None:
+        n = 1 << LOOKUP_BITS
+        self.table = (ctypes.c_uint64 * (2 * n))()
+        for i in range(n):
+            self.table[2 * i] = 0xFFFFFFFFFFFFFFFF  # no guest pc is all-ones
+        add_symbol(LOOKUP_SYMBOL, ctypes.addressof(self.table))
+        enter, handler = jit.compile(_native_ir(), ["elfjit_enter", "elfjit_on_fault"], level=2)
+        self.enter = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p)(enter)
+        self._install(handler)
+
+    @staticmethod
+    def _install(handler: int) -> None:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        act = _Sigaction()
+        act.sa_handler = handler
+        act.sa_flags = SA_SIGINFO | SA_NODEFER
+        for sig in (signal.SIGSEGV, signal.SIGBUS):
+            if libc.sigaction(int(sig), ctypes.byref(act), None) != 0:
+                raise OSError(ctypes.get_errno(), "sigaction")
+
+    def set_entry(self, pc: int, code: int) -> None:
+        i = (pc >> 2) & ((1 << LOOKUP_BITS) - 1)
+        self.table[2 * i + 1] = code
+        self.table[2 * i] = pc
+
+    def clear(self) -> None:
+        n = 1 << LOOKUP_BITS
+        for i in range(n):
+            self.table[2 * i] = 0xFFFFFFFFFFFFFFFF
+

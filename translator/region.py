@@ -1,0 +1,93 @@
+"""Finding what to translate: the guest basic blocks reachable from an entry address.
+
+A translation unit starts at the address the dispatcher missed on and takes in every block
+reachable from it through fall-through and direct branches (conditional and unconditional, so
+loops are inside), up to a size limit. Calls (BL) end a block: the callee becomes its own unit
+and the return comes back through the lookup table. Classification reads the encoding bits
+directly, so discovery costs no disassembly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from translator.isa.registry import bits, sext
+
+FALL, JUMP, COND, CALL, INDIRECT, STOP = range(6)
+
+
+def classify(word: int, pc: int) -> tuple[int, int | None]:
+    """(kind, direct target) of one instruction, from its encoding."""
+    op = word >> 26
+    if op == 0b000101:  # B
+        return JUMP, pc + sext(bits(word, 25, 0), 26) * 4
+    if op == 0b100101:  # BL
+        return CALL, pc + sext(bits(word, 25, 0), 26) * 4
+    if word & 0xFF000010 == 0x54000000:  # B.cond
+        cond = word & 0xF
+        target = pc + sext(bits(word, 23, 5), 19) * 4
+        return (JUMP if cond >= 14 else COND), target
+    if word & 0x7E000000 == 0x34000000:  # CBZ/CBNZ
+        return COND, pc + sext(bits(word, 23, 5), 19) * 4
+    if word & 0x7E000000 == 0x36000000:  # TBZ/TBNZ
+        return COND, pc + sext(bits(word, 18, 5), 14) * 4
+    if word & 0xFE000000 == 0xD6000000:  # BR/BLR/RET and their PAC forms
+        return INDIRECT, None
+    if word & 0xFF000000 == 0xD4000000:  # SVC/HVC/SMC/BRK/HLT/DCPS
+        return STOP, None
+    if word >> 16 == 0:  # UDF
+        return STOP, None
+    return FALL, None
+
+
+@dataclass
+class Region:
+    entry: int
+    # guest block start -> list of instruction words in program order
+    blocks: dict[int, list[int]] = field(default_factory=dict)
+    ninsns: int = 0
+
+
+def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 1024) -> Region:
+    """Collect the unit's blocks. `fetch(addr)` gives the word at an executable address or None.
+
+    An address that cannot be fetched (not executable, or past the limit) simply is not in the
+    unit: branches to it leave the unit and the dispatcher decides what happens there.
+    """
+    seen: dict[int, int] = {}
+    leaders = {entry}
+    stack = [entry]
+    while stack:
+        a = stack.pop()
+        while a not in seen and len(seen) < max_insns:
+            w = fetch(a)
+            if w is None:
+                break
+            seen[a] = w
+            kind, target = classify(w, a)
+            if kind == FALL:
+                a += 4
+                continue
+            if kind in (JUMP, COND) and target is not None:
+                leaders.add(target)
+                stack.append(target)
+            if kind == COND:
+                leaders.add(a + 4)
+                stack.append(a + 4)
+            break
+    region = Region(entry)
+    for start in sorted(leaders):
+        if start not in seen:
+            continue
+        words = []
+        a = start
+        while a in seen:
+            w = seen[a]
+            words.append(w)
+            a += 4
+            if classify(w, a - 4)[0] != FALL or a in leaders:
+                break
+        region.blocks[start] = words
+        region.ninsns += len(words)
+    return region

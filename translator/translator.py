@@ -1,0 +1,107 @@
+"""The translation cache: guest PC -> host code, filled on demand.
+
+The dispatcher calls `ensure(pc)` on a lookup miss. If a unit for pc exists it is only put back
+into the native lookup table (a direct-mapped table can evict); otherwise the region is
+discovered, lifted, compiled and installed. Units remember the guest range they were lifted
+from, so unmapping or re-protecting those pages drops them (DESIGN invariant 4).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from dataclasses import dataclass, field
+
+from runtime.memory import PROT_EXEC, GuestMemory
+from translator.jit import JIT
+from translator.lifter import lift_region
+from translator.native import Native
+from translator.region import discover
+
+
+@dataclass
+class Unit:
+    entry: int
+    code: int
+    lo: int  # lowest guest address it was lifted from
+    hi: int  # one past the highest
+    ninsns: int
+    nblocks: int
+
+
+@dataclass
+class TranslationStats:
+    units: int = 0
+    blocks: int = 0
+    insns: int = 0
+    discover_s: float = 0.0
+    lift_s: float = 0.0
+    table_refills: int = 0
+    invalidations: int = 0
+    by_tier: dict[str, int] = field(default_factory=dict)
+
+
+class Translator:
+    def __init__(self, mem: GuestMemory, opt_level: int = 1, max_insns: int = 1024) -> None:
+        self.mem = mem
+        self.jit = JIT(opt_level)
+        self.native = Native(self.jit)
+        self.units: dict[int, Unit] = {}
+        self.stats = TranslationStats()
+        self.max_insns = max_insns
+        self._exec_ranges: list[tuple[int, int]] = []
+        mem.invalidate_hooks.append(self.invalidate)
+
+    # ---------------------------------------------------------------- fetching guest code
+    def _fetch(self, addr: int) -> int | None:
+        if addr & 3:
+            return None
+        m = self.mem.find(addr)
+        if m is None or not m.prot & PROT_EXEC:
+            return None
+        return ctypes.c_uint32.from_address(self.mem.host(addr)).value
+
+    def executable(self, addr: int) -> bool:
+        return self._fetch(addr) is not None
+
+    # ---------------------------------------------------------------- translation
+    def ensure(self, pc: int) -> bool:
+        """Make cpu.pc == pc runnable from the lookup table; False if pc is not executable."""
+        u = self.units.get(pc)
+        if u is not None:
+            self.stats.table_refills += 1
+            self.native.set_entry(pc, u.code)
+            return True
+        t0 = time.perf_counter()
+        # Memoize the mapping lookup for this region: discovery fetches many words.
+        region = discover(pc, self._fetch, self.max_insns)
+        t1 = time.perf_counter()
+        if not region.blocks:
+            return False
+        text, name = lift_region(region)
+        t2 = time.perf_counter()
+        (code,) = self.jit.compile(text, [name])
+        addrs = [a for a in region.blocks]
+        hi = max(a + 4 * len(ws) for a, ws in region.blocks.items())
+        u = Unit(pc, code, min(addrs), hi, region.ninsns, len(region.blocks))
+        self.units[pc] = u
+        self.native.set_entry(pc, code)
+        s = self.stats
+        s.units += 1
+        s.blocks += u.nblocks
+        s.insns += u.ninsns
+        s.discover_s += t1 - t0
+        s.lift_s += t2 - t1
+        s.by_tier["baseline"] = s.by_tier.get("baseline", 0) + 1
+        return True
+
+    def invalidate(self, start: int, end: int) -> None:
+        """Forget every unit lifted from guest bytes in [start, end)."""
+        dead = [pc for pc, u in self.units.items() if u.lo < end and u.hi > start]
+        if not dead:
+            return
+        for pc in dead:
+            del self.units[pc]
+        self.stats.invalidations += len(dead)
+        # Chained units reach each other only through the table, so clearing it is enough.
+        self.native.clear()
