@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from runtime.crash import crash_report
     from runtime.loader import load_program
-    from runtime.machine import GuestFault, Machine, Options
+    from runtime.machine import SIGILL, GuestFault, Machine, Options
     from runtime.memory import WindowError
     from runtime.stats import collect_stats, print_stats
 
@@ -96,8 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = machine.run()
     except GuestFault as f:
-        sys.stdout.flush()
-        crash_report(sys.stderr, f.signo, str(f), f.addr, f.pc, machine.cpu, machine.mem)
+        if f.signo == SIGILL:
+            # An instruction elfjit cannot run: one line, like a shell reporting SIGILL.
+            err(f"{f} (SIGILL)")
+        else:
+            crash_report(sys.stderr, f.signo, str(f), f.addr, f.pc, machine.cpu, machine.mem)
         status = 128 + f.signo
     except KeyboardInterrupt:
         status = 130

@@ -27,12 +27,17 @@ class CompileTimes:
     parse: float = 0.0
     optimize: float = 0.0
     codegen: float = 0.0
+    load: float = 0.0
     modules: int = 0
     by_level: dict[int, int] = field(default_factory=dict)
 
 
 class JIT:
-    """Compiles IR text to host code and returns function addresses."""
+    """Compiles IR text to relocatable objects and loads them into one MCJIT engine.
+
+    Going through an object (rather than letting MCJIT compile modules itself) lets each tier
+    use its own codegen level and gives the bytes the on-disk cache stores.
+    """
 
     def __init__(self, opt_level: int = 1) -> None:
         _init()
@@ -40,40 +45,38 @@ class JIT:
         target = llvm.Target.from_default_triple()
         cpu = llvm.get_host_cpu_name()
         features = llvm.get_host_cpu_features().flatten()
-        # The engine owns this one; the pass builder needs its own.
-        tm_engine = target.create_target_machine(cpu=cpu, features=features, opt=min(opt_level, 2),
-                                                 jit=True, codemodel="jitdefault")
-        self._tm_passes = target.create_target_machine(cpu=cpu, features=features, opt=2, jit=True)
-        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm_engine)
+
+        def tm(opt: int) -> llvm.TargetMachine:
+            return target.create_target_machine(cpu=cpu, features=features, opt=opt, jit=True)
+
+        # The engine owns its TargetMachine; every other user needs its own.
+        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm(0))
+        # Baseline units: FastISel (codegen level 0) after SROA; hot code: the full O2 path.
+        self._tms = {0: tm(0), 1: tm(0), 2: tm(2), 3: tm(3)}
+        self._pb = llvm.create_pass_builder(tm(2), llvm.create_pipeline_tuning_options(2))
         self.times = CompileTimes()
-        self._pto = llvm.create_pipeline_tuning_options(speed_level=2)
-        self._pb = llvm.create_pass_builder(self._tm_passes, self._pto)
 
     def _optimize(self, mod: llvm.ModuleRef, level: int) -> None:
         if level <= 0:
             return
         if level == 1:
-            # Cheap clean-up: registers to SSA, fold, drop dead flag math, simplify the CFG.
+            # Registers to SSA and dead flag math away: the cheapest pass set that matters.
             mpm = llvm.create_new_module_pass_manager()
             mpm.add_sroa_pass()
-            mpm.add_instruction_combine_pass()
-            mpm.add_simplify_cfg_pass()
             mpm.add_dead_code_elimination_pass()
             mpm.run(mod, self._pb)
         else:
             self._pb.getModulePassManager().run(mod, self._pb)
 
-    def compile(self, ir_text: str, names: list[str], level: int | None = None) -> list[int]:
-        """Compile a module; return the host addresses of `names` in order."""
+    def compile_object(self, ir_text: str, level: int | None = None) -> bytes:
+        """IR text -> x86_64 relocatable object bytes."""
         level = self.opt_level if level is None else level
         t0 = time.perf_counter()
         mod = llvm.parse_assembly(ir_text)
         t1 = time.perf_counter()
         self._optimize(mod, level)
         t2 = time.perf_counter()
-        self.engine.add_module(mod)
-        self.engine.finalize_object()
-        addrs = [self.engine.get_function_address(n) for n in names]
+        obj = self._tms[level].emit_object(mod)
         t3 = time.perf_counter()
         t = self.times
         t.parse += t1 - t0
@@ -81,7 +84,22 @@ class JIT:
         t.codegen += t3 - t2
         t.modules += 1
         t.by_level[level] = t.by_level.get(level, 0) + 1
+        return obj
+
+    def load_object(self, obj: bytes, names: list[str]) -> list[int]:
+        """Link an object into the process and return the addresses of `names`."""
+        t0 = time.perf_counter()
+        self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        self.engine.finalize_object()
+        addrs = [self.engine.get_function_address(n) for n in names]
+        self.times.load += time.perf_counter() - t0
+        if not all(addrs):
+            raise RuntimeError(f"missing symbols in object: {names}")
         return addrs
+
+    def compile(self, ir_text: str, names: list[str], level: int | None = None) -> list[int]:
+        """Compile and load a module; return the host addresses of `names` in order."""
+        return self.load_object(self.compile_object(ir_text, level), names)
 
     def global_address(self, name: str) -> int:
         return self.engine.get_global_value_address(name)
@@ -91,8 +109,3 @@ def add_symbol(name: str, address: int) -> None:
     """Make a host address visible to JIT-ed code as an external symbol."""
     _init()
     llvm.add_symbol(name, address)
-
-
-def symbol_address(name: str) -> int:
-    _init()
-    return llvm.address_of_symbol(name)

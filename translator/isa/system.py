@@ -97,7 +97,7 @@ def barrier(ctx: LiftContext, w: int) -> None:
     # ISB and SB need nothing on a host that already executes translated code in order
 
 
-@insn("1101010100 1 01 011 0111 0100 001 xxxxx", name="DC ZVA")
+@insn("1101010100 0 01 011 0111 0100 001 xxxxx", name="DC ZVA")
 def dc_zva(ctx: LiftContext, w: int) -> None:
     b = ctx.b
     addr = b.and_(ctx.x(bits(w, 4, 0)), const("i64", -DC_ZVA_BYTES))

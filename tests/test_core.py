@@ -1,0 +1,100 @@
+"""The translated-code runtime: exits, faults, confinement, invalidation, chaining."""
+
+from __future__ import annotations
+
+from difftest import CODE, DATA, STACK, assemble, _machine
+
+from runtime.cpu_state import EXIT_BRK, EXIT_FAULT, EXIT_SVC, EXIT_UNDEF
+from runtime.memory import WINDOW_MASK
+
+
+def _run(asm: str | bytes, **regs: int) -> int:
+    m = _machine()
+    code = assemble(asm) if isinstance(asm, str) else asm
+    m.mem.write_force(CODE, code + b"\x00\x00\x20\xd4")  # brk #0
+    for k, v in regs.items():
+        m.cpu.set_x(int(k[1:]), v)
+    m.cpu.pc = CODE
+    return m.run_raw()
+
+
+def test_load_from_unmapped_page_is_a_guest_fault() -> None:
+    m = _machine()
+    reason = _run("add x2, x2, #1; ldr x0, [x1]", x1=0x7000_0000, x2=5)
+    assert reason == EXIT_FAULT
+    assert m.cpu.exit_info == 0x7000_0000
+    assert m.cpu.fault_pc == CODE + 4
+
+
+def test_store_to_read_only_page_faults() -> None:
+    m = _machine()
+    assert _run("str x0, [x1]", x1=CODE + 0x800) == EXIT_FAULT
+    assert m.cpu.exit_info == CODE + 0x800
+
+
+def test_wild_addresses_stay_inside_the_window() -> None:
+    m = _machine()
+    # An address far outside the 2^40 window is folded into it: it can fault, never escape.
+    wild = 0xFFFF_8000_DEAD_0000
+    assert _run("ldr x0, [x1]", x1=wild) == EXIT_FAULT
+    assert m.cpu.exit_info == wild & WINDOW_MASK
+
+
+def test_jump_to_non_executable_memory_faults_at_target() -> None:
+    m = _machine()
+    assert _run("br x3", x3=DATA) == EXIT_FAULT
+    assert m.cpu.exit_info == DATA
+
+
+def test_svc_exit_resumes_after_the_instruction() -> None:
+    m = _machine()
+    assert _run("mov x8, #93; svc #0") == EXIT_SVC
+    assert m.cpu.pc == CODE + 8 and m.cpu.get_x(8) == 93
+    assert m.run_raw() == EXIT_BRK
+
+
+def test_unallocated_encoding_stops_with_undef_at_its_pc() -> None:
+    m = _machine()
+    code = assemble("mov x0, #7") + (0x00000000).to_bytes(4, "little")  # UDF #0
+    assert _run(code) == EXIT_UNDEF
+    assert m.cpu.pc == CODE + 4
+    assert m.cpu.get_x(0) == 7  # state up to the bad instruction is kept
+
+
+def test_rewriting_code_drops_old_translation() -> None:
+    m = _machine()
+    assert _run("mov x0, #1") == EXIT_BRK and m.cpu.get_x(0) == 1
+    assert _run("mov x0, #2") == EXIT_BRK and m.cpu.get_x(0) == 2
+
+
+def test_loop_runs_without_returning_to_python() -> None:
+    m = _machine()
+    before = dict(m.stats.exits)
+    blocks0 = m.cpu.blocks
+    asm = "mov x0, #0; mov x1, #10000; loop: add x0, x0, x1; subs x1, x1, #1; b.ne loop"
+    assert _run(asm) == EXIT_BRK
+    assert m.cpu.get_x(0) == sum(range(1, 10001))
+    exits = sum(m.stats.exits.values()) - sum(before.values())
+    assert m.cpu.blocks - blocks0 >= 10000
+    assert exits <= 3  # translate misses + the final brk, not one per iteration
+
+
+def test_call_and_return_chain_natively() -> None:
+    m = _machine()
+    asm = """
+        mov x0, #0; mov x19, #500
+    loop: bl f; subs x19, x19, #1; b.ne loop; b done
+    f: add x0, x0, #3; ret
+    done: nop
+    """
+    before = sum(m.stats.exits.values())
+    assert _run(asm) == EXIT_BRK
+    assert m.cpu.get_x(0) == 1500
+    assert sum(m.stats.exits.values()) - before < 10
+
+
+def test_stack_register_is_kept() -> None:
+    m = _machine()
+    m.cpu.sp = STACK + 0x1000
+    assert _run("sub sp, sp, #16; str x1, [sp]; ldr x2, [sp], #16", x1=42) == EXIT_BRK
+    assert m.cpu.get_x(2) == 42 and m.cpu.sp == STACK + 0x1000

@@ -1,0 +1,136 @@
+"""The persistent translation cache: compiled units on disk, shared by elfjit processes.
+
+Why SQLite: it gives atomic commits and cross-process locking for free, so several elfjit
+processes can share one cache directory without torn entries. Each row is one compiled unit
+(an x86_64 relocatable object) keyed by a digest of everything that determines its code: the
+guest bytes it was lifted from and their addresses, the translator version, the options that
+change code, and the host window base (DESIGN invariant 4). Every object carries its own
+digest; a row that fails the check is deleted and the unit retranslated, never executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MAX_BYTES = 512 << 20
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS units (
+    key BLOB PRIMARY KEY,
+    obj BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    created REAL NOT NULL,
+    last_used REAL NOT NULL,
+    hits INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS units_lru ON units(last_used);
+"""
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "elfjit"
+
+
+@dataclass
+class DiskStats:
+    hits: int = 0
+    misses: int = 0
+    stores: int = 0
+    corrupt: int = 0
+    evicted: int = 0
+
+
+class DiskCache:
+    """Object code by key. Writes are batched and committed at `flush()`."""
+
+    def __init__(self, directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / "units.sqlite"
+        self.max_bytes = max_bytes
+        self.stats = DiskStats()
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._pending: list[tuple[bytes, bytes, bytes, int, float, float]] = []
+        self._used: list[bytes] = []
+
+    def get(self, key: bytes) -> bytes | None:
+        row = self._db.execute("SELECT obj, digest FROM units WHERE key=?", (key,)).fetchone()
+        if row is None:
+            self.stats.misses += 1
+            return None
+        obj, digest = row
+        if hashlib.blake2b(obj, digest_size=16).digest() != digest:
+            self.stats.corrupt += 1
+            self._db.execute("DELETE FROM units WHERE key=?", (key,))
+            self.stats.misses += 1
+            return None
+        self.stats.hits += 1
+        self._used.append(key)
+        return bytes(obj)
+
+    def put(self, key: bytes, obj: bytes) -> None:
+        now = time.time()
+        digest = hashlib.blake2b(obj, digest_size=16).digest()
+        self._pending.append((key, obj, digest, len(obj), now, now))
+        self.stats.stores += 1
+        if len(self._pending) >= 256:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit pending entries and usage times, then evict beyond the size bound."""
+        if not self._pending and not self._used:
+            return
+        now = time.time()
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO units(key, obj, digest, size, created, last_used) "
+                "VALUES (?,?,?,?,?,?)", self._pending)
+            self._db.executemany("UPDATE units SET last_used=?, hits=hits+1 WHERE key=?",
+                                 [(now, k) for k in self._used])
+        self._pending.clear()
+        self._used.clear()
+        self.prune(self.max_bytes)
+
+    def prune(self, max_bytes: int) -> int:
+        """Evict least-recently-used units until the cache holds at most max_bytes."""
+        total = self._db.execute("SELECT COALESCE(SUM(size),0) FROM units").fetchone()[0]
+        if total <= max_bytes:
+            return 0
+        evicted = 0
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for key, size in self._db.execute(
+                    "SELECT key, size FROM units ORDER BY last_used").fetchall():
+                if total <= max_bytes:
+                    break
+                self._db.execute("DELETE FROM units WHERE key=?", (key,))
+                total -= size
+                evicted += 1
+        self.stats.evicted += evicted
+        return evicted
+
+    def clear(self) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM units")
+        self._db.execute("VACUUM")
+
+    def summary(self) -> dict[str, float]:
+        n, size, hits = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size),0), COALESCE(SUM(hits),0) FROM units").fetchone()
+        return {"entries": n, "bytes": size, "hits": hits,
+                "file_bytes": self.path.stat().st_size if self.path.exists() else 0}
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._db.close()
