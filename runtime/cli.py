@@ -30,10 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set VAR in the guest environment")
     p.add_argument("-U", dest="unsetenv", action="append", default=[], metavar="VAR",
                    help="remove VAR from the guest environment")
-    p.add_argument("-O", "--opt-level", type=int, default=1, choices=[0, 1, 2, 3],
-                   help="LLVM optimization level for translated code (default 1)")
-    p.add_argument("--max-insns", type=int, default=1024, metavar="N",
-                   help="largest translation unit, in guest instructions (default 1024)")
+    tier = p.add_argument_group("translation policy (for comparing cache behaviour)")
+    tier.add_argument("--hot-threshold", type=int, default=1000, metavar="N",
+                      help="entries + loop iterations before a unit is optimized (default "
+                      "1000; 0 disables the optimizing tier)")
+    tier.add_argument("--baseline-insns", type=int, default=64, metavar="N",
+                      help="largest baseline unit in guest instructions (default 64)")
+    tier.add_argument("--region-insns", type=int, default=1024, metavar="N",
+                      help="largest optimized region in guest instructions (default 1024)")
+    tier.add_argument("--baseline-opt", type=int, default=1, choices=[0, 1, 2, 3],
+                      help="LLVM level for baseline units (default 1: SROA + FastISel)")
+    tier.add_argument("--hot-opt", type=int, default=2, choices=[1, 2, 3],
+                      help="LLVM level for optimized regions (default 2)")
     p.add_argument("program", metavar="PROGRAM", help="the AArch64 ELF executable")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                    help="arguments passed to the program")
@@ -77,9 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.machine import SIGILL, GuestFault, Machine, Options
     from runtime.memory import WindowError
     from runtime.stats import collect_stats, print_stats
+    from translator.translator import TierPolicy
 
-    opts = Options(strace=args.strace, opt_level=args.opt_level, max_insns=args.max_insns,
-                   stats=args.stats or bool(args.stats_json))
+    for name in ("hot_threshold", "baseline_insns", "region_insns"):
+        if getattr(args, name) < (0 if name == "hot_threshold" else 1):
+            err(f"--{name.replace('_', '-')}: must be positive")
+            return 2
+    policy = TierPolicy(baseline_insns=args.baseline_insns, baseline_level=args.baseline_opt,
+                        hot_threshold=args.hot_threshold or None, hot_insns=args.region_insns,
+                        hot_level=args.hot_opt)
+    opts = Options(strace=args.strace, stats=args.stats or bool(args.stats_json), policy=policy)
     try:
         machine = Machine(opts, exe_path=os.path.abspath(args.program))
     except WindowError as e:

@@ -19,6 +19,7 @@ EXIT_FAULT = 3  # host SIGSEGV/SIGBUS inside the guest window; exit_info = guest
 EXIT_UNDEF = 4  # undefined / unimplemented instruction at cpu.pc
 EXIT_BRK = 5  # BRK #imm16: exit_info = imm16
 EXIT_HALT = 6  # the dispatcher asked the guest to stop (signal pending)
+EXIT_HOT = 7  # a baseline unit's counter crossed the threshold at cpu.pc: optimize it
 
 EXIT_NAMES = {
     EXIT_NONE: "none",
@@ -28,6 +29,7 @@ EXIT_NAMES = {
     EXIT_UNDEF: "undefined",
     EXIT_BRK: "brk",
     EXIT_HALT: "halt",
+    EXIT_HOT: "hot",
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from runtime.cpu_state import (
     EXIT_BRK,
     EXIT_FAULT,
+    EXIT_HOT,
     EXIT_MISS,
     EXIT_NAMES,
     EXIT_SVC,
@@ -23,7 +24,7 @@ from runtime.cpu_state import (
 )
 from runtime.memory import GuestMemory
 from syscalls.abi import GuestExit, GuestKilled, Process, SyscallContext
-from translator.translator import Translator
+from translator.translator import TierPolicy, Translator
 
 SIGILL, SIGTRAP, SIGSEGV = 4, 5, 11
 
@@ -31,9 +32,8 @@ SIGILL, SIGTRAP, SIGSEGV = 4, 5, 11
 @dataclass
 class Options:
     strace: bool = False
-    opt_level: int = 1
-    max_insns: int = 1024
     stats: bool = False
+    policy: TierPolicy = field(default_factory=TierPolicy)
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Machine:
         self.options = options or Options()
         self.mem = GuestMemory()
         self.cpu = CPUState()
-        self.translator = Translator(self.mem, self.options.opt_level, self.options.max_insns)
+        self.translator = Translator(self.mem, self.options.policy)
         self.proc = Process(exe_path=exe_path, pid=os.getpid(), tid=os.getpid())
         self.sys = SyscallContext(self.mem, self.cpu, self.proc)
         self.stats = RunStats()
@@ -78,9 +78,12 @@ class Machine:
             self.stats.exec_s += t1 - t0
             name = EXIT_NAMES.get(reason, str(reason))
             exits[name] = exits.get(name, 0) + 1
-            if reason != EXIT_MISS:
+            if reason == EXIT_MISS:
+                ok = self.translator.ensure(self.cpu.pc)
+            elif reason == EXIT_HOT:
+                ok = self.translator.promote(self.cpu.pc)
+            else:
                 return reason
-            ok = self.translator.ensure(self.cpu.pc)
             self.stats.translate_s += time.perf_counter() - t1
             if not ok:
                 # Jump to non-executable memory: the fault is at the PC itself.

@@ -278,6 +278,28 @@ class Builder:
         m = ", ".join("i32 poison" if i < 0 else f"i32 {i}" for i in mask)
         return self._def(ty, f"shufflevector {a.ty} {a.ref}, {b.ty} {b.ref}, <{len(mask)} x i32> <{m}>")
 
+    # ----- atomics -----
+    def load_atomic(self, ty: str, ptr: Val, ordering: str, align: int) -> Val:
+        """`load atomic` (ordering: unordered/monotonic/acquire/seq_cst); align >= size."""
+        return self._def(ty, f"load atomic {ty}, ptr {ptr.ref} {ordering}, align {align}")
+
+    def store_atomic(self, value: Val, ptr: Val, ordering: str, align: int) -> None:
+        """`store atomic` (ordering: unordered/monotonic/release/seq_cst); align >= size."""
+        self.emit(f"store atomic {value.ty} {value.ref}, ptr {ptr.ref} {ordering}, align {align}")
+
+    def cmpxchg(self, ptr: Val, expected: Val, new: Val, ordering: str = "seq_cst",
+                align: int | None = None) -> Val:
+        """`cmpxchg`: returns the {ty, i1} pair (old value, success); see extractvalue."""
+        a = align or max(1, int_bits(new.ty) // 8)
+        return self._def(f"{{ {new.ty}, i1 }}",
+                         f"cmpxchg ptr {ptr.ref}, {expected.ty} {expected.ref}, "
+                         f"{new.ty} {new.ref} {ordering} {ordering}, align {a}")
+
+    def extractvalue(self, agg: Val, idx: int) -> Val:
+        """Field `idx` of a literal struct value such as `{ i64, i1 }`."""
+        fields = [f.strip() for f in agg.ty.strip("{} ").split(",")]
+        return self._def(fields[idx], f"extractvalue {agg.ty} {agg.ref}, {idx}")
+
     # ----- calls -----
     def call(self, ret: str, name: str, args: list[Val], decl: str | None = None,
              prefix: str = "") -> Val | None:

@@ -15,6 +15,7 @@ from typing import Callable
 
 from runtime.cpu_state import (
     EXIT_BRK,
+    EXIT_HOT,
     EXIT_SVC,
     EXIT_UNDEF,
     offset_of,
@@ -38,7 +39,8 @@ _FLAG_BITS = {"n": 31, "z": 30, "c": 29, "v": 28}
 
 
 class LiftContext:
-    def __init__(self, module: Module, fn: Function, blocks: dict[int, Block]) -> None:
+    def __init__(self, module: Module, fn: Function, blocks: dict[int, Block],
+                 hot_threshold: int | None = None) -> None:
         self.module = module
         self.fn = fn
         self.b = Builder(module, fn)
@@ -50,10 +52,18 @@ class LiftContext:
         self._slots: dict[str, tuple[Val, str]] = {}
         self._dirty: set[str] = set()
         self._nzcv_loaded: Val | None = None
+        self._state_ptrs: dict[str, Val] = {}
+        self._fault_pc_marked: tuple[int, int] | None = None
         self.exit_block = fn.new_block("exit")
         self._next_pc = self._slot_raw("next_pc", I64, None)
         self._reason = self._slot_raw("reason", I64, None)
         self.insns_lifted = 0
+        # Baseline units count their entries and loop back-edges in one counter; reaching
+        # the threshold exits with EXIT_HOT so the dispatcher can build an optimized region.
+        self.hot_threshold = hot_threshold
+        self.counter = f"@cnt.{fn.name}"
+        if hot_threshold is not None:
+            module.globals.append(f"{self.counter} = internal global i64 0, align 8")
 
     # ------------------------------------------------------------------ state slots
     def _entry_emit(self, line: str) -> None:
@@ -231,7 +241,15 @@ class LiftContext:
 
     # ------------------------------------------------------------------ state fields
     def state_ptr(self, name: str, index: int = 0) -> Val:
-        return self.b.gep(self.cpu, offset_of(name, index))
+        """Pointer to a CPU-state field, computed once per unit in the entry block."""
+        key = f"{name}.{index}"
+        p = self._state_ptrs.get(key)
+        if p is None:
+            p = Val(f"%sp.{key}", "ptr")
+            self._entry_emit(f"{p.ref} = getelementptr inbounds i8, ptr %cpu, i64 "
+                             f"{offset_of(name, index)}")
+            self._state_ptrs[key] = p
+        return p
 
     def load_state(self, name: str, ty: str = I64) -> Val:
         return self.b.load(ty, self.state_ptr(name), align=8)
@@ -247,7 +265,14 @@ class LiftContext:
         return b.inttoptr(b.or_(masked, const(I64, GUEST_BASE)))
 
     def mark_fault_pc(self) -> None:
-        """Record the guest PC of an access that may fault, for the crash report."""
+        """Record the guest PC of an access that may fault, for the crash report.
+
+        One store per instruction (an LDP's two accesses share it) and per IR block.
+        """
+        key = (self.pc, id(self.b.block))
+        if self._fault_pc_marked == key:
+            return
+        self._fault_pc_marked = key
         self.b.store(const(I64, self.pc), self.state_ptr("fault_pc"), align=8)
 
     def load(self, addr: Val, ty: str, align: int = 1) -> Val:
@@ -270,10 +295,26 @@ class LiftContext:
     def goto(self, target: int) -> None:
         """Unconditional direct branch: inside the unit if it holds the target, else chain."""
         blk = self.guest_blocks.get(target)
-        if blk is not None:
-            self.b.br(blk)
-        else:
+        if blk is None:
             self.exit(CHAIN, const(I64, target))
+            return
+        if self.hot_threshold is not None and target <= self.pc:
+            # A back-edge: once the loop is hot, leave for the optimized region at its header
+            # (EXIT_HOT the first time, so it gets built; through the lookup table afterwards).
+            b = self.b
+            c = b.add(b.load(I64, Val(self.counter, "ptr"), align=8), const(I64, 1))
+            b.store(c, Val(self.counter, "ptr"), align=8)
+            stay = self.new_block("stay")
+            leave = self.new_block("hot")
+            b.cbranch(b.icmp("ult", c, const(I64, self.hot_threshold)), stay, leave)
+            b.position_at_end(leave)
+            reason = b.select(b.icmp("eq", c, const(I64, self.hot_threshold)),
+                              const(I64, EXIT_HOT), const(I64, CHAIN))
+            b.store(const(I64, target), self._next_pc, align=8)
+            b.store(reason, self._reason, align=8)
+            b.br(self.exit_block)
+            b.position_at_end(stay)
+        self.b.br(blk)
 
     def branch_if(self, cond: Val, taken: int, not_taken: int) -> None:
         t = self.new_block("t")
@@ -310,10 +351,8 @@ class LiftContext:
         self.put("blocks", self.b.add(self.get("blocks"), const(I64, 1)))
 
     # ------------------------------------------------------------------ finishing
-    def finish(self, first: Block) -> None:
-        """Close the entry block and write the exit block once every slot is known."""
-        self.entry.lines.append(f"  br label %{first.name}")
-        self.entry.terminated = True
+    def finish(self, first: Block, entry_pc: int) -> None:
+        """Write the exit block once every slot is known, then close the entry block."""
         b = self.b
         b.position_at_end(self.exit_block)
         for name in sorted(self._dirty):
@@ -322,14 +361,12 @@ class LiftContext:
                 continue
             v = b.load(ty, ptr, align=8 if ty != "i128" else 16)
             if name[0] == "q":
-                off = offset_of("v", int(name[1:]))
-            elif name == "sp":
-                off = offset_of("sp")
-            elif name == "blocks":
-                off = offset_of("blocks")
+                field, index = "v", int(name[1:])
+            elif name[0] == "x":
+                field, index = "x", int(name[1:])
             else:
-                off = offset_of("x", int(name[1:]))
-            b.store(v, b.gep(self.cpu, off), align=16 if ty == "i128" else 8)
+                field, index = name, 0
+            b.store(v, self.state_ptr(field, index), align=16 if ty == "i128" else 8)
         if self._dirty & set(_FLAG_BITS):
             self.store_state("nzcv", self.nzcv_value())
         pc = b.load(I64, self._next_pc, align=8)
@@ -343,6 +380,24 @@ class LiftContext:
         b.ret_void()
         b.position_at_end(chain)
         emit_chain(b, self.cpu, pc)
+        if self.hot_threshold is None:
+            self.entry.lines.append(f"  br label %{first.name}")
+        else:
+            # Count entries; the threshold-th one leaves at once (nothing is dirty yet).
+            hot = self.fn.new_block("hot.entry")
+            b.position_at_end(hot)
+            self.store_state("pc", const(I64, entry_pc))
+            self.store_state("exit_reason", const(I64, EXIT_HOT))
+            b.ret_void()
+            cnt = self.counter
+            self.entry.lines += [
+                f"  %cnt.old = load i64, ptr {cnt}, align 8",
+                "  %cnt.new = add i64 %cnt.old, 1",
+                f"  store i64 %cnt.new, ptr {cnt}, align 8",
+                f"  %cnt.hot = icmp eq i64 %cnt.new, {self.hot_threshold}",
+                f"  br i1 %cnt.hot, label %{hot.name}, label %{first.name}",
+            ]
+        self.entry.terminated = True
 
 
 def emit_chain(b: Builder, cpu: Val, pc: Val) -> None:

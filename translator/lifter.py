@@ -13,7 +13,7 @@ def unit_name(entry: int) -> str:
     return f"u_{entry:x}"
 
 
-def lift_region(region: Region) -> tuple[str, str]:
+def lift_region(region: Region, hot_threshold: int | None = None) -> tuple[str, str]:
     """IR text of a module holding the unit's function, and the function's name."""
     m = Module()
     name = unit_name(region.entry)
@@ -21,7 +21,7 @@ def lift_region(region: Region) -> tuple[str, str]:
     m.functions.append(fn)
     fn.new_block("entry")
     blocks = {addr: fn.new_block(f"g{addr:x}_") for addr in region.blocks}
-    ctx = LiftContext(m, fn, blocks)
+    ctx = LiftContext(m, fn, blocks, hot_threshold)
     b = ctx.b
     for addr, words in region.blocks.items():
         b.position_at_end(blocks[addr])
@@ -52,5 +52,5 @@ def lift_region(region: Region) -> tuple[str, str]:
                 break
         if not ctx.terminated:
             ctx.goto(pc)
-    ctx.finish(blocks[region.entry])
+    ctx.finish(blocks[region.entry], region.entry)
     return m.text(), name

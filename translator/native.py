@@ -15,9 +15,9 @@ import signal
 
 from runtime.cpu_state import EXIT_FAULT, EXIT_MISS, offset_of
 from runtime.memory import GUARD, GUEST_BASE, WINDOW_SIZE
+from translator.ir import Builder, Function, Module, Val, const
 from translator.jit import JIT, add_symbol
 from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL
-from translator.ir import Builder, Function, Module, Val, const
 
 JMPBUF_BYTES = 512  # glibc's sigjmp_buf is 200 bytes on x86_64; leave room
 

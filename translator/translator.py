@@ -27,6 +27,18 @@ class Unit:
     hi: int  # one past the highest
     ninsns: int
     nblocks: int
+    tier: str = "baseline"
+
+
+@dataclass
+class TierPolicy:
+    """How code is translated: the knobs users vary when benchmarking the cache."""
+
+    baseline_insns: int = 64  # largest baseline unit, in guest instructions
+    baseline_level: int = 1  # SROA + FastISel: cheap to compile
+    hot_threshold: int | None = 1000  # unit entries + loop back-edges before optimizing
+    hot_insns: int = 1024  # largest optimized region
+    hot_level: int = 2  # LLVM O2
 
 
 @dataclass
@@ -42,13 +54,13 @@ class TranslationStats:
 
 
 class Translator:
-    def __init__(self, mem: GuestMemory, opt_level: int = 1, max_insns: int = 1024) -> None:
+    def __init__(self, mem: GuestMemory, policy: TierPolicy | None = None) -> None:
         self.mem = mem
-        self.jit = JIT(opt_level)
+        self.policy = policy or TierPolicy()
+        self.jit = JIT(self.policy.baseline_level)
         self.native = Native(self.jit)
         self.units: dict[int, Unit] = {}
         self.stats = TranslationStats()
-        self.max_insns = max_insns
         self._exec_ranges: list[tuple[int, int]] = []
         mem.invalidate_hooks.append(self.invalidate)
 
@@ -72,18 +84,31 @@ class Translator:
             self.stats.table_refills += 1
             self.native.set_entry(pc, u.code)
             return True
+        p = self.policy
+        return self._translate(pc, "baseline", p.baseline_insns, p.baseline_level,
+                               p.hot_threshold)
+
+    def promote(self, pc: int) -> bool:
+        """Replace whatever runs at pc with an optimized region starting there."""
+        u = self.units.get(pc)
+        if u is not None and u.tier == "optimized":
+            self.native.set_entry(pc, u.code)
+            return True
+        p = self.policy
+        return self._translate(pc, "optimized", p.hot_insns, p.hot_level, None)
+
+    def _translate(self, pc: int, tier: str, max_insns: int, level: int,
+                   hot_threshold: int | None) -> bool:
         t0 = time.perf_counter()
-        # Memoize the mapping lookup for this region: discovery fetches many words.
-        region = discover(pc, self._fetch, self.max_insns)
+        region = discover(pc, self._fetch, max_insns)
         t1 = time.perf_counter()
         if not region.blocks:
             return False
-        text, name = lift_region(region)
+        text, name = lift_region(region, hot_threshold)
         t2 = time.perf_counter()
-        (code,) = self.jit.compile(text, [name])
-        addrs = [a for a in region.blocks]
+        (code,) = self.jit.compile(text, [name], level)
         hi = max(a + 4 * len(ws) for a, ws in region.blocks.items())
-        u = Unit(pc, code, min(addrs), hi, region.ninsns, len(region.blocks))
+        u = Unit(pc, code, min(region.blocks), hi, region.ninsns, len(region.blocks), tier)
         self.units[pc] = u
         self.native.set_entry(pc, code)
         s = self.stats
@@ -92,7 +117,7 @@ class Translator:
         s.insns += u.ninsns
         s.discover_s += t1 - t0
         s.lift_s += t2 - t1
-        s.by_tier["baseline"] = s.by_tier.get("baseline", 0) + 1
+        s.by_tier[tier] = s.by_tier.get(tier, 0) + 1
         return True
 
     def invalidate(self, start: int, end: int) -> None:
