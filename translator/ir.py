@@ -46,7 +46,8 @@ def fconst(ty: str, value: float) -> Val:
         bits = struct.unpack("<Q", struct.pack("<d", value))[0]
     elif ty == "float":
         # LLVM prints float constants as the double holding the same value
-        bits = struct.unpack("<Q", struct.pack("<d", struct.unpack("<f", struct.pack("<f", value))[0]))[0]
+        single = struct.unpack("<f", struct.pack("<f", value))[0]
+        bits = struct.unpack("<Q", struct.pack("<d", single))[0]
     else:
         raise ValueError(ty)
     return Val(f"0x{bits:016X}", ty)
@@ -270,13 +271,13 @@ class Builder:
         return self._def(elt, f"extractelement {vec.ty} {vec.ref}, i32 {idx}")
 
     def insertelement(self, vec: Val, value: Val, idx: int) -> Val:
-        return self._def(vec.ty, f"insertelement {vec.ty} {vec.ref}, {value.ty} {value.ref}, i32 {idx}")
+        return self._def(vec.ty, f"insertelement {vec.ty} {vec.ref}, {value}, i32 {idx}")
 
     def shufflevector(self, a: Val, b: Val, mask: list[int]) -> Val:
         elt = a.ty.split(" x ")[1].rstrip(">")
         ty = f"<{len(mask)} x {elt}>"
         m = ", ".join("i32 poison" if i < 0 else f"i32 {i}" for i in mask)
-        return self._def(ty, f"shufflevector {a.ty} {a.ref}, {b.ty} {b.ref}, <{len(mask)} x i32> <{m}>")
+        return self._def(ty, f"shufflevector {a}, {b}, <{len(mask)} x i32> <{m}>")
 
     # ----- atomics -----
     def load_atomic(self, ty: str, ptr: Val, ordering: str, align: int) -> Val:

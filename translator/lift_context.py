@@ -26,6 +26,7 @@ from translator.ir import Block, Builder, Function, Module, Val, const
 CHAIN = 0  # internal exit code: continue at next_pc through the lookup table
 LOOKUP_BITS = 16
 LOOKUP_SYMBOL = "elfjit_lookup"
+LOOKUP_DECL = f"@{LOOKUP_SYMBOL} = external global [{1 << LOOKUP_BITS} x [2 x i64]]"
 
 I64 = "i64"
 I32 = "i32"
@@ -98,7 +99,8 @@ class LiftContext:
         elif name in _FLAG_BITS:
             self._slot_raw(name, "i1", lambda: self._flag_init(name))
         elif name == "blocks":
-            self._slot_raw(name, I64, lambda: self._state_load_entry(offset_of("blocks"), I64, name))
+            off = offset_of("blocks")
+            self._slot_raw(name, I64, lambda: self._state_load_entry(off, I64, name))
         else:
             raise KeyError(name)
         return self._slots[name]
@@ -407,7 +409,7 @@ def emit_chain(b: Builder, cpu: Val, pc: Val) -> None:
     """
     from runtime.cpu_state import EXIT_MISS
 
-    b.module.declare(LOOKUP_SYMBOL, f"@{LOOKUP_SYMBOL} = external global [{1 << LOOKUP_BITS} x [2 x i64]]")
+    b.module.declare(LOOKUP_SYMBOL, LOOKUP_DECL)
     idx = b.and_(b.lshr(pc, const(I64, 2)), const(I64, (1 << LOOKUP_BITS) - 1))
     slot = b._def("ptr", f"getelementptr inbounds [2 x i64], ptr @{LOOKUP_SYMBOL}, i64 {idx.ref}")
     tpc = b.load(I64, slot, align=8)
