@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from translator import TRANSLATOR_VERSION
+
+if TYPE_CHECKING:
+    from translator.disk_cache import DiskCache
 
 VERSION = "0.1.0"
 
@@ -42,10 +48,69 @@ def build_parser() -> argparse.ArgumentParser:
                       help="LLVM level for baseline units (default 1: SROA + FastISel)")
     tier.add_argument("--hot-opt", type=int, default=2, choices=[1, 2, 3],
                       help="LLVM level for optimized regions (default 2)")
-    p.add_argument("program", metavar="PROGRAM", help="the AArch64 ELF executable")
+    cache = p.add_argument_group("persistent translation cache")
+    cache.add_argument("--cache-dir", metavar="DIR",
+                       help="where compiled units are kept (default $XDG_CACHE_HOME/elfjit, "
+                       "or $ELFJIT_CACHE_DIR)")
+    cache.add_argument("--no-cache", action="store_true",
+                       help="neither read nor write the on-disk cache")
+    cache.add_argument("--cache-size", type=_size, default=None, metavar="BYTES",
+                       help="bound on the cache size; least recently used units are evicted "
+                       "(default 512M; suffixes K, M, G)")
+    cache.add_argument("--cache-info", action="store_true",
+                       help="print the cache's location, size, entries and hits, then exit")
+    cache.add_argument("--cache-clear", action="store_true", help="empty the cache, then exit")
+    cache.add_argument("--cache-prune", type=_size, metavar="BYTES",
+                       help="evict least recently used units down to BYTES, then exit")
+    p.add_argument("program", metavar="PROGRAM", nargs="?", help="the AArch64 ELF executable")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                    help="arguments passed to the program")
     return p
+
+
+def _size(text: str) -> int:
+    """'512M' -> bytes, for argparse."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    t = text.strip().upper().rstrip("B")
+    try:
+        if t and t[-1] in units:
+            return int(float(t[:-1]) * units[t[-1]])
+        return int(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}") from None
+
+
+def open_cache(args: argparse.Namespace) -> DiskCache | None:
+    """The on-disk cache the options ask for, or None (disabled or unusable: say why once)."""
+    if args.no_cache:
+        return None
+    from translator.disk_cache import DEFAULT_MAX_BYTES, DiskCache, default_cache_dir
+
+    directory = Path(args.cache_dir or os.environ.get("ELFJIT_CACHE_DIR") or default_cache_dir())
+    try:
+        return DiskCache(directory, args.cache_size or DEFAULT_MAX_BYTES)
+    except (OSError, sqlite3.Error) as e:
+        err(f"translation cache at {directory} unusable ({e}); running without it")
+        return None
+
+
+def cache_command(args: argparse.Namespace) -> int:
+    cache = open_cache(args)
+    if cache is None:
+        err("the cache is disabled (--no-cache) or unusable")
+        return 1
+    if args.cache_clear:
+        cache.clear()
+    if args.cache_prune is not None:
+        n = cache.prune(args.cache_prune)
+        print(f"evicted {n} units")
+    info = cache.summary()
+    print(f"cache: {cache.path}")
+    print(f"  entries: {info['entries']}")
+    print(f"  code bytes: {info['bytes']}  (file {info['file_bytes']} bytes)")
+    print(f"  hits recorded: {info['hits']}")
+    cache.close()
+    return 0
 
 
 def guest_environment(setenv: list[str], unsetenv: list[str]) -> list[str] | str:
@@ -66,7 +131,14 @@ def err(msg: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.cache_info or args.cache_clear or args.cache_prune is not None:
+        return cache_command(args)
+    if args.program is None:
+        parser.print_usage(sys.stderr)
+        err("a PROGRAM to run is required")
+        return 2
     env = guest_environment(args.setenv, args.unsetenv)
     if isinstance(env, str):
         err(env)
@@ -96,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                         hot_level=args.hot_opt)
     opts = Options(strace=args.strace, stats=args.stats or bool(args.stats_json), policy=policy)
     try:
-        machine = Machine(opts, exe_path=os.path.abspath(args.program))
+        machine = Machine(opts, exe_path=os.path.abspath(args.program), disk=open_cache(args))
     except WindowError as e:
         err(str(e))
         return 1
@@ -119,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         status = 128 + f.signo
     except KeyboardInterrupt:
         status = 130
+    machine.close()
     if opts.stats:
         stats = collect_stats(machine)
         if args.stats:

@@ -24,6 +24,7 @@ from runtime.cpu_state import (
 )
 from runtime.memory import GuestMemory
 from syscalls.abi import GuestExit, GuestKilled, Process, SyscallContext
+from translator.disk_cache import DiskCache
 from translator.translator import TierPolicy, Translator
 
 SIGILL, SIGTRAP, SIGSEGV = 4, 5, 11
@@ -56,14 +57,20 @@ class GuestFault(Exception):
 
 
 class Machine:
-    def __init__(self, options: Options | None = None, exe_path: str = "") -> None:
+    def __init__(self, options: Options | None = None, exe_path: str = "",
+                 disk: DiskCache | None = None) -> None:
         self.options = options or Options()
         self.mem = GuestMemory()
         self.cpu = CPUState()
-        self.translator = Translator(self.mem, self.options.policy)
+        self.translator = Translator(self.mem, self.options.policy, disk)
         self.proc = Process(exe_path=exe_path, pid=os.getpid(), tid=os.getpid())
         self.sys = SyscallContext(self.mem, self.cpu, self.proc)
         self.stats = RunStats()
+
+    def close(self) -> None:
+        """Commit what this run added to the on-disk cache."""
+        if self.translator.disk is not None:
+            self.translator.disk.close()
 
     # ------------------------------------------------------------------ raw execution
     def run_raw(self) -> int:

@@ -9,14 +9,9 @@ from translator.lift_context import LiftContext, Unallocated
 from translator.region import Region
 
 
-def unit_name(entry: int) -> str:
-    return f"u_{entry:x}"
-
-
-def lift_region(region: Region, hot_threshold: int | None = None) -> tuple[str, str]:
-    """IR text of a module holding the unit's function, and the function's name."""
+def lift_region(region: Region, name: str, hot_threshold: int | None = None) -> str:
+    """IR text of a module holding the unit as function `name`."""
     m = Module()
-    name = unit_name(region.entry)
     fn = Function(name, params="ptr noalias %cpu")
     m.functions.append(fn)
     fn.new_block("entry")
@@ -53,4 +48,4 @@ def lift_region(region: Region, hot_threshold: int | None = None) -> tuple[str, 
         if not ctx.terminated:
             ctx.goto(pc)
     ctx.finish(blocks[region.entry], region.entry)
-    return m.text(), name
+    return m.text()

@@ -9,14 +9,19 @@ from, so unmapping or re-protecting those pages drops them (DESIGN invariant 4).
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import struct
 import time
 from dataclasses import dataclass, field
 
-from runtime.memory import PROT_EXEC, GuestMemory
+from runtime.memory import GUEST_BASE, PROT_EXEC, GuestMemory
+from translator import TRANSLATOR_VERSION
+from translator.disk_cache import DiskCache
 from translator.jit import JIT
+from translator.lift_context import LOOKUP_BITS
 from translator.lifter import lift_region
 from translator.native import Native
-from translator.region import discover
+from translator.region import Region, discover
 
 
 @dataclass
@@ -49,13 +54,20 @@ class TranslationStats:
     discover_s: float = 0.0
     lift_s: float = 0.0
     table_refills: int = 0
+    memory_hits: int = 0  # unit found already compiled in this process (same key)
+    disk_hits: int = 0
+    translated_insns: int = 0  # instructions actually lifted and compiled (cache misses)
+    code_bytes: int = 0
     invalidations: int = 0
     by_tier: dict[str, int] = field(default_factory=dict)
 
 
 class Translator:
-    def __init__(self, mem: GuestMemory, policy: TierPolicy | None = None) -> None:
+    def __init__(self, mem: GuestMemory, policy: TierPolicy | None = None,
+                 disk: DiskCache | None = None) -> None:
         self.mem = mem
+        self.disk = disk
+        self.loaded: dict[bytes, int] = {}  # in-memory cache: key -> host code
         self.policy = policy or TierPolicy()
         self.jit = JIT(self.policy.baseline_level)
         self.native = Native(self.jit)
@@ -97,6 +109,15 @@ class Translator:
         p = self.policy
         return self._translate(pc, "optimized", p.hot_insns, p.hot_level, None)
 
+    def _key(self, region: Region, tier: str, level: int, hot_threshold: int | None) -> bytes:
+        """Everything the unit's machine code depends on (DESIGN invariant 4)."""
+        h = hashlib.blake2b(digest_size=20)
+        h.update(f"{TRANSLATOR_VERSION}|{tier}|{level}|{hot_threshold}|{GUEST_BASE}|"
+                 f"{LOOKUP_BITS}|{region.entry}".encode())
+        for addr, words in region.blocks.items():
+            h.update(struct.pack(f"<QI{len(words)}I", addr, len(words), *words))
+        return h.digest()
+
     def _translate(self, pc: int, tier: str, max_insns: int, level: int,
                    hot_threshold: int | None) -> bool:
         t0 = time.perf_counter()
@@ -104,14 +125,32 @@ class Translator:
         t1 = time.perf_counter()
         if not region.blocks:
             return False
-        text, name = lift_region(region, hot_threshold)
-        t2 = time.perf_counter()
-        (code,) = self.jit.compile(text, [name], level)
+        key = self._key(region, tier, level, hot_threshold)
+        s = self.stats
+        code = self.loaded.get(key)
+        t2 = t1
+        if code is not None:
+            s.memory_hits += 1
+        else:
+            # Names carry the key: a retranslation of changed code never clashes with old code.
+            name = f"u_{pc:x}_{key[:6].hex()}"
+            obj = self.disk.get(key) if self.disk is not None else None
+            if obj is None:
+                text = lift_region(region, name, hot_threshold)
+                t2 = time.perf_counter()
+                obj = self.jit.compile_object(text, level)
+                if self.disk is not None:
+                    self.disk.put(key, obj)
+                s.translated_insns += region.ninsns
+                s.code_bytes += len(obj)
+            else:
+                s.disk_hits += 1
+            (code,) = self.jit.load_object(obj, [name])
+            self.loaded[key] = code
         hi = max(a + 4 * len(ws) for a, ws in region.blocks.items())
         u = Unit(pc, code, min(region.blocks), hi, region.ninsns, len(region.blocks), tier)
         self.units[pc] = u
         self.native.set_entry(pc, code)
-        s = self.stats
         s.units += 1
         s.blocks += u.nblocks
         s.insns += u.ninsns
