@@ -106,8 +106,7 @@ class Native:
     def __init__(self, jit: JIT) -> None:
         n = 1 << LOOKUP_BITS
         self.table = (ctypes.c_uint64 * (2 * n))()
-        for i in range(n):
-            self.table[2 * i] = 0xFFFFFFFFFFFFFFFF  # no guest pc is all-ones
+        self.clear()
         add_symbol(LOOKUP_SYMBOL, ctypes.addressof(self.table))
         enter, handler = jit.compile(_native_ir(), ["elfjit_enter", "elfjit_on_fault"], level=2)
         self.enter = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p)(enter)
@@ -129,7 +128,6 @@ class Native:
         self.table[2 * i] = pc
 
     def clear(self) -> None:
-        n = 1 << LOOKUP_BITS
-        for i in range(n):
-            self.table[2 * i] = 0xFFFFFFFFFFFFFFFF
+        """Empty the table: all-ones is no guest pc (it is not 4-byte aligned)."""
+        ctypes.memset(self.table, 0xFF, ctypes.sizeof(self.table))
 
