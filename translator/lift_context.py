@@ -16,6 +16,7 @@ from typing import Callable
 from runtime.cpu_state import (
     EXIT_BRK,
     EXIT_HOT,
+    EXIT_MISS,
     EXIT_SVC,
     EXIT_UNDEF,
     offset_of,
@@ -41,7 +42,7 @@ _FLAG_BITS = {"n": 31, "z": 30, "c": 29, "v": 28}
 
 class LiftContext:
     def __init__(self, module: Module, fn: Function, blocks: dict[int, Block],
-                 hot_threshold: int | None = None) -> None:
+                 hot_threshold: int | None = None, chain: bool = True) -> None:
         self.module = module
         self.fn = fn
         self.b = Builder(module, fn)
@@ -62,6 +63,7 @@ class LiftContext:
         # Baseline units count their entries and loop back-edges in one counter; reaching
         # the threshold exits with EXIT_HOT so the dispatcher can build an optimized region.
         self.hot_threshold = hot_threshold
+        self.chain = chain  # False: every exit returns to the dispatcher (lockstep mode)
         self.counter = f"@cnt.{fn.name}"
         if hot_threshold is not None:
             module.globals.append(f"{self.counter} = internal global i64 0, align 8")
@@ -381,7 +383,11 @@ class LiftContext:
         self.store_state("exit_reason", reason)
         b.ret_void()
         b.position_at_end(chain)
-        emit_chain(b, self.cpu, pc)
+        if self.chain:
+            emit_chain(b, self.cpu, pc)
+        else:
+            self.store_state("exit_reason", const(I64, EXIT_MISS))
+            b.ret_void()
         if self.hot_threshold is None:
             self.entry.lines.append(f"  br label %{first.name}")
         else:
@@ -407,8 +413,6 @@ def emit_chain(b: Builder, cpu: Val, pc: Val) -> None:
 
     The table is direct-mapped: entry i = (pc >> 2) mod 2^LOOKUP_BITS holds {guest pc, code}.
     """
-    from runtime.cpu_state import EXIT_MISS
-
     b.module.declare(LOOKUP_SYMBOL, LOOKUP_DECL)
     idx = b.and_(b.lshr(pc, const(I64, 2)), const(I64, (1 << LOOKUP_BITS) - 1))
     slot = b._def("ptr", f"getelementptr inbounds [2 x i64], ptr @{LOOKUP_SYMBOL}, i64 {idx.ref}")

@@ -49,8 +49,11 @@ class Region:
     ninsns: int = 0
 
 
-def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 1024) -> Region:
+def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 1024,
+             follow_branches: bool = True) -> Region:
     """Collect the unit's blocks. `fetch(addr)` gives the word at an executable address or None.
+
+    With follow_branches=False the unit is the single basic block at `entry` (lockstep mode).
 
     An address that cannot be fetched (not executable, or past the limit) simply is not in the
     unit: branches to it leave the unit and the dispatcher decides what happens there.
@@ -69,6 +72,8 @@ def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 10
             if kind == FALL:
                 a += 4
                 continue
+            if not follow_branches:
+                break
             if kind in (JUMP, COND) and target is not None:
                 leaders.add(target)
                 stack.append(target)

@@ -44,6 +44,7 @@ class TierPolicy:
     hot_threshold: int | None = 1000  # unit entries + loop back-edges before optimizing
     hot_insns: int = 1024  # largest optimized region
     hot_level: int = 2  # LLVM O2
+    step: bool = False  # one basic block per unit, no chaining: lockstep comparison
 
 
 @dataclass
@@ -97,6 +98,8 @@ class Translator:
             self.native.set_entry(pc, u.code)
             return True
         p = self.policy
+        if p.step:
+            return self._translate(pc, "step", p.baseline_insns, p.baseline_level, None)
         return self._translate(pc, "baseline", p.baseline_insns, p.baseline_level,
                                p.hot_threshold)
 
@@ -121,7 +124,8 @@ class Translator:
     def _translate(self, pc: int, tier: str, max_insns: int, level: int,
                    hot_threshold: int | None) -> bool:
         t0 = time.perf_counter()
-        region = discover(pc, self._fetch, max_insns)
+        step = tier == "step"
+        region = discover(pc, self._fetch, max_insns, follow_branches=not step)
         t1 = time.perf_counter()
         if not region.blocks:
             return False
@@ -136,7 +140,7 @@ class Translator:
             name = f"u_{pc:x}_{key[:6].hex()}"
             obj = self.disk.get(key) if self.disk is not None else None
             if obj is None:
-                text = lift_region(region, name, hot_threshold)
+                text = lift_region(region, name, hot_threshold, chain=not step)
                 t2 = time.perf_counter()
                 obj = self.jit.compile_object(text, level)
                 if self.disk is not None:
