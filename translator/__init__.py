@@ -2,3 +2,28 @@
 
 # Part of every translation cache key: bump it whenever generated code changes meaning.
 TRANSLATOR_VERSION = "0.1.0"
+
+
+def translator_fingerprint() -> str:
+    """A digest of the translator's own source and the state layout it compiles against.
+
+    Part of every on-disk cache key, so a changed lifter can never be served code compiled by
+    an older one, even when TRANSLATOR_VERSION was not bumped.
+    """
+    global _fingerprint
+    if _fingerprint is None:
+        import hashlib
+        from pathlib import Path
+
+        here = Path(__file__).resolve().parent
+        files = sorted(here.rglob("*.py")) + [here.parent / "runtime" / "cpu_state.py",
+                                              here.parent / "runtime" / "memory.py"]
+        h = hashlib.blake2b(TRANSLATOR_VERSION.encode(), digest_size=16)
+        for f in files:
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+        _fingerprint = h.hexdigest()
+    return _fingerprint
+
+
+_fingerprint: str | None = None

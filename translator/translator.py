@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from runtime.memory import GUEST_BASE, PROT_EXEC, GuestMemory
-from translator import TRANSLATOR_VERSION
+from translator import translator_fingerprint
 from translator.disk_cache import DiskCache
 from translator.jit import JIT
 from translator.lift_context import LOOKUP_BITS
@@ -115,7 +115,7 @@ class Translator:
     def _key(self, region: Region, tier: str, level: int, hot_threshold: int | None) -> bytes:
         """Everything the unit's machine code depends on (DESIGN invariant 4)."""
         h = hashlib.blake2b(digest_size=20)
-        h.update(f"{TRANSLATOR_VERSION}|{tier}|{level}|{hot_threshold}|{GUEST_BASE}|"
+        h.update(f"{translator_fingerprint()}|{tier}|{level}|{hot_threshold}|{GUEST_BASE}|"
                  f"{LOOKUP_BITS}|{region.entry}".encode())
         for addr, words in region.blocks.items():
             h.update(struct.pack(f"<QI{len(words)}I", addr, len(words), *words))
