@@ -1,0 +1,197 @@
+"""Scalar FP conversions: FCVT between precisions, FP <-> integer and FP <-> fixed point.
+
+- FCVT Sd/Dd/Hd <- Sn/Dn/Hn: NaNs follow FPConvertNaN (sign kept, quiet bit set, fraction's
+  top bits kept), done explicitly rather than trusting the host. Conversions involving half
+  precision are done in integer arithmetic (exact single rounding, round-to-nearest-even, IEEE
+  half with FPCR.AHP = 0), so no compiler-rt half-precision helper or F16C is needed and
+  double -> half is rounded once, not via single.
+- FCVT{N,A,P,M,Z}{S,U}: round in the named mode (llvm.roundeven/round/ceil/floor; Z needs
+  none), then llvm.fptosi.sat / fptoui.sat, which is exactly FPToFixed's saturation: NaN -> 0,
+  out-of-range -> the nearest representable integer.
+- Fixed-point forms scale by 2^fbits in FP: for FCVTZS/ZU the multiply is exact unless it
+  overflows to infinity, which saturates anyway; for SCVTF/UCVTF the single rounding happens
+  in the int -> FP conversion and the power-of-two scaling after it is exact (no result can
+  become denormal with fbits <= 64).
+
+Half-precision sources or destinations other than FCVT are FEAT_FP16 and raise Unallocated;
+rounding mode and FPSR assumptions are those documented in fp_scalar.
+"""
+
+from __future__ import annotations
+
+from translator.ir import Val, const
+from translator.isa.fp_scalar import (
+    DOUBLE,
+    FTYPES,
+    HALF,
+    SINGLE,
+    FType,
+    fconst_bits,
+    ftype_of,
+    intr,
+    is_nan,
+    read_fp,
+)
+from translator.isa.registry import bit, bits, insn
+from translator.lift_context import LiftContext, Unallocated
+
+# ---------------------------------------------------------------------------------- FCVT
+
+
+def convert_nan(ctx: LiftContext, src_bits: Val, src: FType, dst: FType) -> Val:
+    """FPConvertNaN(): the quietened NaN of `dst` keeping the sign and top fraction bits."""
+    b = ctx.b
+    wide = "i64"
+    s = b.zext(src_bits, wide)
+    sign = b.and_(b.lshr(s, const(wide, src.width - 1)), const(wide, 1))
+    frac = b.and_(s, const(wide, (1 << src.mbits) - 1))
+    if dst.mbits >= src.mbits:
+        frac = b.shl(frac, const(wide, dst.mbits - src.mbits))
+    else:
+        frac = b.lshr(frac, const(wide, src.mbits - dst.mbits))
+    r = b.or_(b.shl(sign, const(wide, dst.width - 1)), frac)
+    r = b.or_(r, const(wide, dst.exp_mask | dst.quiet))
+    return b.trunc(r, dst.ity)
+
+
+def half_to_wider(ctx: LiftContext, h: Val, dst: FType) -> Val:
+    """Exact half -> single/double: place the magnitude bits in `dst` and rescale the bias by
+    multiplying with 2^(bias_dst - 15) (exact, also for half denormals)."""
+    b = ctx.b
+    mag = b.zext(b.and_(h, const("i16", 0x7FFF)), dst.ity)
+    f = b.bitcast(b.shl(mag, const(dst.ity, dst.mbits - HALF.mbits)), dst.ty)
+    dst_bias = (1 << (dst.ebits - 1)) - 1
+    scale = fconst_bits(dst, (dst_bias + dst_bias - 15) << dst.mbits)
+    v = b.bitcast(b.fmul(f, scale), dst.ity)
+    sign = b.shl(b.zext(b.lshr(h, const("i16", 15)), dst.ity), const(dst.ity, dst.width - 1))
+    finite = b.or_(v, sign)
+    exp = b.and_(h, const("i16", 0x7C00))
+    special = b.icmp("eq", exp, const("i16", 0x7C00))
+    is_inf = b.icmp("eq", b.and_(h, const("i16", 0x7FFF)), const("i16", 0x7C00))
+    inf = b.or_(sign, const(dst.ity, dst.exp_mask))
+    spec = b.select(is_inf, inf, convert_nan(ctx, h, HALF, dst))
+    return b.bitcast(b.select(special, spec, finite), dst.ty)
+
+
+def to_half(ctx: LiftContext, src_bits: Val, src: FType) -> Val:
+    """Single/double bits -> half bits, rounding to nearest even once, in i64 arithmetic."""
+    b = ctx.b
+    t = "i64"
+    s = b.zext(src_bits, t)
+    emax = (1 << src.ebits) - 1
+    bias = emax >> 1
+    sign = b.shl(b.lshr(s, const(t, src.width - 1)), const(t, 15))
+    exp = b.and_(b.lshr(s, const(t, src.mbits)), const(t, emax))
+    mant = b.and_(s, const(t, (1 << src.mbits) - 1))
+    # Finite: source denormals are far below half's smallest denormal and round to zero, so
+    # the implicit bit may be set unconditionally without changing their result.
+    m = b.or_(mant, const(t, 1 << src.mbits))
+    he = b.add(exp, const(t, 15 - bias))  # the half biased exponent, before denormalizing
+    smax = "llvm.smax.i64"
+    extra = b.intrinsic(smax, t, [b.sub(const(t, 1), he), const(t, 0)])
+    shift = b.intrinsic("llvm.umin.i64", t, [b.add(extra, const(t, src.mbits - HALF.mbits)),
+                                             const(t, 63)])
+    rounded = b.lshr(m, shift)
+    rem = b.and_(m, b.sub(b.shl(const(t, 1), shift), const(t, 1)))
+    halfway = b.shl(const(t, 1), b.sub(shift, const(t, 1)))
+    odd = b.icmp("ne", b.and_(rounded, const(t, 1)), const(t, 0))
+    up = b.or_(b.icmp("ugt", rem, halfway), b.and_(b.icmp("eq", rem, halfway), odd))
+    rounded = b.add(rounded, b.zext(up, t))
+    biased = b.intrinsic(smax, t, [b.sub(he, const(t, 1)), const(t, 0)])
+    finite = b.add(b.shl(biased, const(t, HALF.mbits)), rounded)
+    finite = b.intrinsic("llvm.umin.i64", t, [finite, const(t, 0x7C00)])  # overflow -> inf
+    special = b.icmp("eq", exp, const(t, emax))
+    nan = b.zext(convert_nan(ctx, src_bits, src, HALF), t)
+    is_nan_ = b.icmp("ne", mant, const(t, 0))
+    spec = b.select(is_nan_, nan, const(t, 0x7C00))
+    mag = b.select(special, spec, finite)
+    return b.trunc(b.or_(mag, sign), "i16")
+
+
+@insn("000 11110 xx 1 0001 xx 10000 xxxxx xxxxx", name="FCVT (scalar)")
+def fcvt(ctx: LiftContext, w: int) -> None:
+    src = ftype_of(w, allow_half=True)
+    opc = bits(w, 16, 15)
+    if opc == 2:
+        raise Unallocated  # BFCVT (FEAT_BF16) when type = 01; unallocated otherwise
+    dst = FTYPES[opc]
+    if dst is src:
+        raise Unallocated
+    b = ctx.b
+    rn, rd = bits(w, 9, 5), bits(w, 4, 0)
+    a_bits = ctx.vreg_as(rn, src.ity)
+    if src is HALF:
+        ctx.set_vreg(rd, half_to_wider(ctx, a_bits, dst))
+        return
+    if dst is HALF:
+        ctx.set_vreg(rd, to_half(ctx, a_bits, src))
+        return
+    a = b.bitcast(a_bits, src.ty)
+    r = b.fpext(a, dst.ty) if dst.width > src.width else b.fptrunc(a, dst.ty)
+    nan = b.bitcast(convert_nan(ctx, a_bits, src, dst), dst.ty)
+    ctx.set_vreg(rd, b.select(is_nan(ctx, a), nan, r))
+
+
+# ---------------------------------------------------------------------------------- FP <-> int
+
+_ROUND_BY_RMODE = {0: "roundeven", 1: "ceil", 2: "floor", 3: None}  # N, P, M, Z
+
+
+def _suffix(ft: FType) -> str:
+    return {"float": "f32", "double": "f64"}[ft.ty]
+
+
+def fp_to_int(ctx: LiftContext, a: Val, ft: FType, ity: str, signed: bool,
+              rounding: str | None) -> Val:
+    """FPToFixed(…, fbits = 0 after any scaling): round, then saturate (NaN -> 0)."""
+    if rounding is not None:
+        a = intr(ctx, rounding, ft, [a])
+    name = f"llvm.fpto{'s' if signed else 'u'}i.sat.{ity}.{_suffix(ft)}"
+    return ctx.b.intrinsic(name, ity, [a])
+
+
+def int_to_fp(ctx: LiftContext, v: Val, ft: FType, signed: bool) -> Val:
+    b = ctx.b
+    return b.sitofp(v, ft.ty) if signed else b.uitofp(v, ft.ty)
+
+
+def _pow2(ft: FType, e: int) -> Val:
+    bias = (1 << (ft.ebits - 1)) - 1
+    return fconst_bits(ft, (bias + e) << ft.mbits)
+
+
+@insn("x 00 11110 xx 1 xx xxx 000000 xxxxx xxxxx", name="FP <-> integer conversion")
+def fp_int(ctx: LiftContext, w: int) -> None:
+    sf, rmode, opcode = bit(w, 31), bits(w, 20, 19), bits(w, 18, 16)
+    ft = ftype_of(w)  # FMOV (general) is in fp_scalar; half precision needs FEAT_FP16
+    rn, rd = bits(w, 9, 5), bits(w, 4, 0)
+    ity = "i64" if sf else "i32"
+    if opcode in (0, 1):  # FCVT{N,P,M,Z}{S,U}
+        v = fp_to_int(ctx, read_fp(ctx, rn, ft), ft, ity, opcode == 0, _ROUND_BY_RMODE[rmode])
+        ctx.set_x(rd, v)
+    elif opcode in (4, 5) and rmode == 0:  # FCVTAS, FCVTAU
+        ctx.set_x(rd, fp_to_int(ctx, read_fp(ctx, rn, ft), ft, ity, opcode == 4, "round"))
+    elif opcode in (2, 3) and rmode == 0:  # SCVTF, UCVTF
+        ctx.set_vreg(rd, int_to_fp(ctx, ctx.reg(rn, sf), ft, opcode == 2))
+    else:
+        raise Unallocated  # FJCVTZS (FEAT_JSCVT) and unallocated combinations
+
+
+@insn("x 00 11110 xx 0 xx xxx xxxxxx xxxxx xxxxx", name="FP <-> fixed-point conversion")
+def fp_fixed(ctx: LiftContext, w: int) -> None:
+    sf, rmode, opcode, scale = bit(w, 31), bits(w, 20, 19), bits(w, 18, 16), bits(w, 15, 10)
+    if (rmode, opcode) not in ((0, 2), (0, 3), (3, 0), (3, 1)) or (sf == 0 and scale < 32):
+        raise Unallocated
+    ft = ftype_of(w)
+    fbits = 64 - scale
+    rn, rd = bits(w, 9, 5), bits(w, 4, 0)
+    b = ctx.b
+    if rmode == 3:  # FCVTZS, FCVTZU (fixed-point)
+        a = b.fmul(read_fp(ctx, rn, ft), _pow2(ft, fbits))
+        ctx.set_x(rd, fp_to_int(ctx, a, ft, "i64" if sf else "i32", opcode == 0, None))
+    else:  # SCVTF, UCVTF (fixed-point)
+        v = int_to_fp(ctx, ctx.reg(rn, sf), ft, opcode == 2)
+        ctx.set_vreg(rd, b.fmul(v, _pow2(ft, -fbits)))
+
+
+__all__ = ["convert_nan", "half_to_wider", "to_half", "SINGLE", "DOUBLE"]

@@ -1,0 +1,320 @@
+"""Scalar floating point: FMOV, arithmetic, fused multiply-add, min/max, compares, FCSEL, FRINT*.
+
+Single and double precision are implemented. Half precision (type = 11) data processing is
+FEAT_FP16, which elfjit does not advertise (ID_AA64PFR0.FP = 0, no HWCAP_FPHP), so those
+encodings raise Unallocated and the guest gets SIGILL exactly as on a core without FP16.
+(FCVT to and from half precision is base Armv8 and lives in fp_convert.)
+
+NaNs are bit-exact with the Arm ARM for FPCR.DN = 0: x86 SSE does not give the same NaN as
+FPProcessNaNs in every case (its generated "indefinite" NaN has the sign bit set while Arm's
+default NaN is positive; with a signaling NaN in the second operand and a quiet NaN in the
+first, Arm prefers the signaling one). So every operation that can return a NaN computes the
+host result and, only if that result is a NaN, replaces it with the NaN the Arm pseudocode
+chooses (`process_nans`). The cost is a handful of compares and selects, no branches.
+
+Assumptions (documented limitations):
+- FPCR.RMode is round-to-nearest-even, FPCR.FZ/FZ16 = 0 (denormals are honoured), DN = 0 and
+  AHP = 0, which is what Linux starts every process with; a guest that changes FPCR still
+  gets round-to-nearest results.
+- FPSR cumulative exception flags (IOC, DZC, OFC, UFC, IXC, IDC) are not updated, and FPCR
+  trap enables are ignored (Linux arm64 cores do not implement FP traps anyway).
+- The host's MXCSR is the default (round-to-nearest, no FTZ/DAZ); Python starts that way.
+- Not implemented (SIGILL, like a core without them): FEAT_FP16 half-precision arithmetic,
+  FRINT32/64 (FEAT_FRINTTS), FJCVTZS (FEAT_JSCVT), BFCVT (FEAT_BF16).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from translator.ir import Val, const
+from translator.isa.registry import bit, bits, insn
+from translator.lift_context import LiftContext, Unallocated
+
+
+@dataclass(frozen=True)
+class FType:
+    """An IEEE binary format as the lifter needs it: IR types and bit masks."""
+
+    ty: str  # LLVM type: half, float, double
+    ity: str  # same-width integer type
+    width: int
+    mbits: int  # fraction bits
+
+    @property
+    def ebits(self) -> int:
+        return self.width - 1 - self.mbits
+
+    @property
+    def sign(self) -> int:
+        return 1 << (self.width - 1)
+
+    @property
+    def exp_mask(self) -> int:
+        return ((1 << self.ebits) - 1) << self.mbits
+
+    @property
+    def quiet(self) -> int:
+        return 1 << (self.mbits - 1)
+
+    @property
+    def default_nan(self) -> int:
+        """FPDefaultNaN(): positive, quiet bit only."""
+        return self.exp_mask | self.quiet
+
+
+HALF = FType("half", "i16", 16, 10)
+SINGLE = FType("float", "i32", 32, 23)
+DOUBLE = FType("double", "i64", 64, 52)
+FTYPES = {0: SINGLE, 1: DOUBLE, 3: HALF}
+
+
+def ftype_of(w: int, allow_half: bool = False) -> FType:
+    """The `type` field (bits 23:22) of a scalar FP encoding; raise Unallocated if unsupported."""
+    t = bits(w, 23, 22)
+    if t == 2 or (t == 3 and not allow_half):
+        raise Unallocated
+    return FTYPES[t]
+
+
+def read_fp(ctx: LiftContext, n: int, ft: FType) -> Val:
+    """The low bits of Vn as a scalar of format `ft`."""
+    return ctx.vreg_as(n, ft.ty)
+
+
+def fconst_bits(ft: FType, value: int) -> Val:
+    """An FP constant given by its bit pattern (LLVM's hex form is exact for every format)."""
+    if ft is DOUBLE:
+        return Val(f"0x{value:016X}", "double")
+    if ft is SINGLE:
+        # LLVM writes a float constant as the double of the same value (for a NaN, the double
+        # whose fraction's top 23 bits are the float's fraction)
+        if value & 0x7F800000 == 0x7F800000 and value & 0x7FFFFF:
+            dbits = ((value >> 31) << 63) | (0x7FF << 52) | ((value & 0x7FFFFF) << 29)
+        else:
+            f = struct.unpack("<f", struct.pack("<I", value))[0]
+            dbits = struct.unpack("<Q", struct.pack("<d", f))[0]
+        return Val(f"0x{dbits:016X}", "float")
+    return Val(f"0xH{value:04X}", "half")
+
+
+def is_nan(ctx: LiftContext, v: Val) -> Val:
+    return ctx.b.fcmp("uno", v, v)
+
+
+def process_nans(ctx: LiftContext, ft: FType, ops: list[Val], r: Val) -> Val:
+    """`r`, unless it is a NaN: then the NaN Arm's FPProcessNaNs(3) / FPDefaultNaN() give.
+
+    Priority (FPCR.DN = 0): the first signaling NaN among `ops` (quietened), else the first
+    quiet NaN, else (the NaN came from an invalid operation) the default NaN.
+    """
+    b = ctx.b
+    quiet = const(ft.ity, ft.quiet)
+    res = const(ft.ity, ft.default_nan)
+    info = []
+    for op in reversed(ops):
+        ob = b.bitcast(op, ft.ity)
+        q = b.or_(ob, quiet)
+        nan = is_nan(ctx, op)
+        res = b.select(nan, q, res)
+        info.append((ob, q, nan))
+    for ob, q, nan in info:  # lowest priority first, so the first operand wins
+        snan = b.and_(nan, b.icmp("eq", b.and_(ob, quiet), const(ft.ity, 0)))
+        res = b.select(snan, q, res)
+    return b.select(is_nan(ctx, r), b.bitcast(res, ft.ty), r)
+
+
+def intr(ctx: LiftContext, name: str, ft: FType, args: list[Val]) -> Val:
+    """Call an overloaded FP intrinsic such as llvm.sqrt on scalars of format `ft`."""
+    suffix = {"half": "f16", "float": "f32", "double": "f64"}[ft.ty]
+    return ctx.b.intrinsic(f"llvm.{name}.{suffix}", ft.ty, args)
+
+
+def vfp_expand_imm(imm8: int, ft: FType) -> int:
+    """VFPExpandImm(): the 8-bit FMOV immediate as a bit pattern of format `ft`."""
+    e, f = ft.ebits, ft.mbits
+    sign = imm8 >> 7
+    b6 = (imm8 >> 6) & 1
+    exp = ((b6 ^ 1) << (e - 1)) | ((((1 << (e - 3)) - 1) if b6 else 0) << 2) | ((imm8 >> 4) & 3)
+    frac = (imm8 & 0xF) << (f - 4)
+    return (sign << (ft.width - 1)) | (exp << f) | frac
+
+
+# ---------------------------------------------------------------------------------- FMOV
+
+
+@insn("000 11110 xx 1 xxxxxxxx 100 00000 xxxxx", name="FMOV (scalar, immediate)")
+def fmov_imm(ctx: LiftContext, w: int) -> None:
+    ft = ftype_of(w)
+    imm = vfp_expand_imm(bits(w, 20, 13), ft)
+    ctx.set_vreg(bits(w, 4, 0), const(ft.ity, imm))
+
+
+@insn("x 00 11110 xx 1 xx 11x 000000 xxxxx xxxxx", name="FMOV (general)")
+def fmov_general(ctx: LiftContext, w: int) -> None:
+    """FMOV between a general register and Sn/Dn, or the upper half of Vn (Vn.D[1])."""
+    sf, t, rmode, to_fp = bit(w, 31), bits(w, 23, 22), bits(w, 20, 19), bit(w, 16)
+    rn, rd = bits(w, 9, 5), bits(w, 4, 0)
+    b = ctx.b
+    if rmode == 0 and (sf, t) in ((0, 0), (1, 1)):
+        if to_fp:
+            ctx.set_vreg(rd, ctx.reg(rn, sf))
+        else:
+            ctx.set_x(rd, ctx.vreg_as(rn, "i64" if sf else "i32"))
+    elif rmode == 1 and sf == 1 and t == 2:
+        if to_fp:  # FMOV Vd.D[1], Xn: the low half is kept
+            low = b.and_(ctx.vreg(rd), const("i128", (1 << 64) - 1))
+            high = b.shl(b.zext(ctx.x(rn), "i128"), const("i128", 64))
+            ctx.set_vreg(rd, b.or_(low, high))
+        else:  # FMOV Xd, Vn.D[1]
+            ctx.set_x(rd, b.trunc(b.lshr(ctx.vreg(rn), const("i128", 64)), "i64"))
+    else:
+        raise Unallocated  # half-precision forms are FEAT_FP16
+
+
+# ---------------------------------------------------------------------------------- 1 source
+
+_ROUNDING = {
+    0b001000: "roundeven",  # FRINTN
+    0b001001: "ceil",  # FRINTP
+    0b001010: "floor",  # FRINTM
+    0b001011: "trunc",  # FRINTZ
+    0b001100: "round",  # FRINTA: ties away from zero
+    0b001110: "rint",  # FRINTX: current mode (round-to-nearest assumed), inexact raised
+    0b001111: "nearbyint",  # FRINTI: current mode, no inexact
+}
+
+
+@insn("000 11110 xx 1 xxxxxx 10000 xxxxx xxxxx", name="FP data-processing (1 source)")
+def fp_1src(ctx: LiftContext, w: int) -> None:
+    opc = bits(w, 20, 15)
+    if opc not in (0, 1, 2, 3) and opc not in _ROUNDING:
+        raise Unallocated  # FCVT is in fp_convert; FRINT32/64, BFCVT are not implemented
+    ft = ftype_of(w)
+    rn, rd = bits(w, 9, 5), bits(w, 4, 0)
+    b = ctx.b
+    if opc <= 2:  # FMOV, FABS, FNEG: pure bit operations, NaNs pass through untouched
+        v = ctx.vreg_as(rn, ft.ity)
+        if opc == 1:
+            v = b.and_(v, const(ft.ity, ft.sign - 1))
+        elif opc == 2:
+            v = b.xor(v, const(ft.ity, ft.sign))
+        ctx.set_vreg(rd, v)
+        return
+    a = read_fp(ctx, rn, ft)
+    r = intr(ctx, "sqrt" if opc == 3 else _ROUNDING[opc], ft, [a])
+    ctx.set_vreg(rd, process_nans(ctx, ft, [a], r))
+
+
+# ---------------------------------------------------------------------------------- 2 source
+
+
+def fp_max_min(ctx: LiftContext, ft: FType, a: Val, c: Val, is_max: bool) -> Val:
+    """FPMax/FPMin: NaNs per FPProcessNaNs, +0 > -0."""
+    r = intr(ctx, "maximum" if is_max else "minimum", ft, [a, c])
+    return process_nans(ctx, ft, [a, c], r)
+
+
+def fp_max_min_num(ctx: LiftContext, ft: FType, a: Val, c: Val, is_max: bool) -> Val:
+    """FPMaxNum/FPMinNum: a quiet NaN against a number loses (it becomes -inf for max, +inf
+    for min) before FPMax/FPMin; signaling NaNs and two NaNs are processed as usual."""
+    b = ctx.b
+    inf = fconst_bits(ft, ft.exp_mask | (ft.sign if is_max else 0))
+    quiet = const(ft.ity, ft.quiet)
+    zero = const(ft.ity, 0)
+
+    def qnan(v: Val) -> Val:
+        return b.and_(is_nan(ctx, v), b.icmp("ne", b.and_(b.bitcast(v, ft.ity), quiet), zero))
+
+    a_nan, c_nan = is_nan(ctx, a), is_nan(ctx, c)
+    a2 = b.select(b.and_(qnan(a), b.not_(c_nan)), inf, a)
+    c2 = b.select(b.and_(qnan(c), b.not_(a_nan)), inf, c)
+    return fp_max_min(ctx, ft, a2, c2, is_max)
+
+
+@insn("000 11110 xx 1 xxxxx xxxx 10 xxxxx xxxxx", name="FP data-processing (2 source)")
+def fp_2src(ctx: LiftContext, w: int) -> None:
+    opc = bits(w, 15, 12)
+    if opc > 8:
+        raise Unallocated
+    ft = ftype_of(w)
+    rm, rn, rd = bits(w, 20, 16), bits(w, 9, 5), bits(w, 4, 0)
+    b = ctx.b
+    a, c = read_fp(ctx, rn, ft), read_fp(ctx, rm, ft)
+    if 4 <= opc <= 5:
+        r = fp_max_min(ctx, ft, a, c, opc == 4)
+    elif 6 <= opc <= 7:
+        r = fp_max_min_num(ctx, ft, a, c, opc == 6)
+    else:
+        op = {0: b.fmul, 1: b.fdiv, 2: b.fadd, 3: b.fsub, 8: b.fmul}[opc]
+        r = process_nans(ctx, ft, [a, c], op(a, c))
+        if opc == 8:  # FNMUL negates after NaN processing, so even a NaN result flips sign
+            r = b.fneg(r)
+    ctx.set_vreg(rd, r)
+
+
+# ---------------------------------------------------------------------------------- 3 source
+
+
+@insn("000 11111 xx x xxxxx x xxxxx xxxxx xxxxx", name="FMADD/FMSUB/FNMADD/FNMSUB")
+def fp_3src(ctx: LiftContext, w: int) -> None:
+    """FPMulAdd(addend, op1, op2) with the operands negated first (a NaN flips sign too)."""
+    ft = ftype_of(w)
+    o1, o0 = bit(w, 21), bit(w, 15)
+    rm, ra, rn, rd = bits(w, 20, 16), bits(w, 14, 10), bits(w, 9, 5), bits(w, 4, 0)
+    b = ctx.b
+    addend, op1, op2 = read_fp(ctx, ra, ft), read_fp(ctx, rn, ft), read_fp(ctx, rm, ft)
+    if o1:  # FNMADD, FNMSUB
+        addend = b.fneg(addend)
+    if o0 != o1:  # FMSUB, FNMADD
+        op1 = b.fneg(op1)
+    r = intr(ctx, "fma", ft, [op1, op2, addend])
+    r = process_nans(ctx, ft, [addend, op1, op2], r)
+    # A quiet-NaN addend does not hide an invalid inf * 0: the result is the default NaN.
+    # (inf * 0 is the only product of two non-NaNs that is a NaN)
+    infzero = b.and_(b.fcmp("ord", op1, op2), is_nan(ctx, b.fmul(op1, op2)))
+    a_bits = b.bitcast(addend, ft.ity)
+    a_qnan = b.and_(is_nan(ctx, addend),
+                    b.icmp("ne", b.and_(a_bits, const(ft.ity, ft.quiet)), const(ft.ity, 0)))
+    r = b.select(b.and_(a_qnan, infzero), fconst_bits(ft, ft.default_nan), r)
+    ctx.set_vreg(rd, r)
+
+
+# ---------------------------------------------------------------------------------- compares
+
+
+def fcmp_flags(ctx: LiftContext, a: Val, c: Val) -> tuple[Val, Val, Val, Val]:
+    """NZCV of FCMP: less 1000, equal 0110, greater 0010, unordered 0011."""
+    b = ctx.b
+    return (b.fcmp("olt", a, c), b.fcmp("oeq", a, c), b.fcmp("uge", a, c), b.fcmp("uno", a, c))
+
+
+@insn("000 11110 xx 1 xxxxx 00 1000 xxxxx xx000", name="FCMP/FCMPE")
+def fcmp(ctx: LiftContext, w: int) -> None:
+    """FCMP and FCMPE differ only in which NaNs raise Invalid Operation (FPSR not modelled)."""
+    ft = ftype_of(w)
+    a = read_fp(ctx, bits(w, 9, 5), ft)
+    c = fconst_bits(ft, 0) if bit(w, 3) else read_fp(ctx, bits(w, 20, 16), ft)
+    ctx.set_nzcv(*fcmp_flags(ctx, a, c))
+
+
+@insn("000 11110 xx 1 xxxxx xxxx 01 xxxxx x xxxx", name="FCCMP/FCCMPE")
+def fccmp(ctx: LiftContext, w: int) -> None:
+    ft = ftype_of(w)
+    b = ctx.b
+    holds = ctx.cond_holds(bits(w, 15, 12))
+    a, c = read_fp(ctx, bits(w, 9, 5), ft), read_fp(ctx, bits(w, 20, 16), ft)
+    nzcv = bits(w, 3, 0)
+    flags = fcmp_flags(ctx, a, c)
+    ctx.set_nzcv(*(b.select(holds, f, const("i1", (nzcv >> (3 - i)) & 1))
+                   for i, f in enumerate(flags)))
+
+
+@insn("000 11110 xx 1 xxxxx xxxx 11 xxxxx xxxxx", name="FCSEL")
+def fcsel(ctx: LiftContext, w: int) -> None:
+    ft = ftype_of(w)
+    holds = ctx.cond_holds(bits(w, 15, 12))
+    n = ctx.vreg_as(bits(w, 9, 5), ft.ity)
+    m = ctx.vreg_as(bits(w, 20, 16), ft.ity)
+    ctx.set_vreg(bits(w, 4, 0), ctx.b.select(holds, n, m))
