@@ -1,0 +1,328 @@
+"""AdvSIMD floating point (single and double lanes): three-same, two-reg misc, across lanes and
+pairwise forms, vector and scalar.
+
+LLVM's FP instructions give IEEE results for numbers, and llvm.maximum/minimum give AArch64's
+signed-zero order, but NaN results need AArch64's propagation rules (first signalling NaN
+quietened, else first quiet NaN, else the positive default NaN), applied by
+simd_common.process_nans. FPCR is taken as the Linux default (round to nearest, no flush to
+zero, DN=0); FPSR exception flags are not accumulated. Half precision is not implemented.
+"""
+
+from __future__ import annotations
+
+from translator.ir import Builder, Val
+from translator.isa.registry import bit, bits, insn
+from translator.isa.simd_common import (
+    default_nan,
+    fp_ints,
+    fp_to_int,
+    fvconst,
+    intr,
+    mask_of,
+    process_nans,
+    vconst,
+    vec_shape,
+    vnot,
+    vty,
+    with_elt,
+    write,
+)
+from translator.lift_context import LiftContext, Unallocated
+
+
+# ---------------------------------------------------------------------------- helpers
+def fty_of(sz: int, lanes: int) -> str:
+    return vty(lanes, 64 if sz else 32, fp=True)
+
+
+def _ity(ty: str) -> str:
+    return fp_ints(ty)[0]
+
+
+def _is_inf(b: Builder, v: Val) -> Val:
+    return b.fcmp("oeq", intr(b, "llvm.fabs", [v]), fvconst(v.ty, float("inf")))
+
+
+def _is_zero(b: Builder, v: Val) -> Val:
+    return b.fcmp("oeq", v, fvconst(v.ty, 0.0))
+
+
+def _is_qnan(b: Builder, v: Val) -> Val:
+    ity, _, quiet = fp_ints(v.ty)
+    qbit = b.icmp("ne", b.and_(b.bitcast(v, ity), vconst(ity, quiet)), vconst(ity, 0))
+    return b.and_(b.fcmp("uno", v, v), qbit)
+
+
+def _as_fp(b: Builder, ints: Val, ty: str) -> Val:
+    return b.bitcast(ints, ty)
+
+
+def _inf_times_zero(b: Builder, a: Val, c: Val) -> Val:
+    return b.or_(b.and_(_is_inf(b, a), _is_zero(b, c)), b.and_(_is_zero(b, a), _is_inf(b, c)))
+
+
+def fp_arith(b: Builder, kind: str, a: Val, c: Val) -> Val:
+    """One AArch64 two-operand FP operation on float vectors, with AArch64 NaN results."""
+    ty = a.ty
+    if kind in ("add", "sub", "mul", "div"):
+        r = {"add": b.fadd, "sub": b.fsub, "mul": b.fmul, "div": b.fdiv}[kind](a, c)
+        return _as_fp(b, process_nans(b, r, [a, c]), ty)
+    if kind == "mulx":  # FMULX: inf * 0 = +-2.0
+        r = b.fmul(a, c)
+        ia, ic = b.bitcast(a, _ity(ty)), b.bitcast(c, _ity(ty))
+        eb = int(_ity(ty).split(" x i")[1][:-1])
+        sign = b.and_(b.xor(ia, ic), vconst(_ity(ty), 1 << (eb - 1)))
+        two = b.or_(b.bitcast(fvconst(ty, 2.0), _ity(ty)), sign)
+        r = b.select(_inf_times_zero(b, a, c), b.bitcast(two, ty), r)
+        return _as_fp(b, process_nans(b, r, [a, c]), ty)
+    if kind == "abd":
+        d = fp_arith(b, "sub", a, c)
+        return intr(b, "llvm.fabs", [d])
+    if kind in ("max", "min"):
+        r = intr(b, "llvm.maximum" if kind == "max" else "llvm.minimum", [a, c])
+        return _as_fp(b, process_nans(b, r, [a, c]), ty)
+    if kind in ("maxnm", "minnm"):
+        inf = fvconst(ty, float("-inf") if kind == "maxnm" else float("inf"))
+        qa, qc = _is_qnan(b, a), _is_qnan(b, c)
+        a2 = b.select(b.and_(qa, vnot(b, qc)), inf, a)
+        c2 = b.select(b.and_(qc, vnot(b, qa)), inf, c)
+        return fp_arith(b, kind[:3], a2, c2)
+    raise AssertionError(kind)
+
+
+def fp_muladd(b: Builder, acc: Val, a: Val, c: Val, negate: bool) -> Val:
+    """FMLA/FMLS lanes: acc + (-)a*c fused, with AArch64's 3-operand NaN rules."""
+    if negate:
+        a = b.fneg(a)
+    r = intr(b, "llvm.fma", [a, c, acc])
+    out = process_nans(b, r, [acc, a, c])
+    dn = b.and_(_is_qnan(b, acc), _inf_times_zero(b, a, c))
+    out = b.select(dn, default_nan(acc.ty), out)
+    return _as_fp(b, out, acc.ty)
+
+
+def _step(b: Builder, a: Val, c: Val, rsqrt: bool) -> Val:
+    """FRECPS (2 - a*c) and FRSQRTS ((3 - a*c) / 2), fused; inf*0 gives 2.0 / 1.5."""
+    ty = a.ty
+    na = b.fneg(a)
+    if rsqrt:
+        # (3 - a*c) / 2 is rounded once: halve the larger operand (exact unless both are so
+        # tiny that the product cannot affect 1.5) and fuse with 1.5, so no overflow either.
+        big_a = b.fcmp("oge", intr(b, "llvm.fabs", [a]), intr(b, "llvm.fabs", [c]))
+        half_ = fvconst(ty, 0.5)
+        x = b.select(big_a, b.fmul(na, half_), na)
+        y = b.select(big_a, c, b.fmul(c, half_))
+        r = intr(b, "llvm.fma", [x, y, fvconst(ty, 1.5)])
+    else:
+        r = intr(b, "llvm.fma", [na, c, fvconst(ty, 2.0)])
+    r = b.select(_inf_times_zero(b, na, c), fvconst(ty, 1.5 if rsqrt else 2.0), r)
+    return _as_fp(b, process_nans(b, r, [na, c]), ty)
+
+
+def _cmp(b: Builder, pred: str, a: Val, c: Val, absolute: bool = False) -> Val:
+    if absolute:
+        a, c = intr(b, "llvm.fabs", [a]), intr(b, "llvm.fabs", [c])
+    return mask_of(b, b.fcmp(pred, a, c), _ity(a.ty))
+
+
+def _pairs(b: Builder, lo: Val, hi: Val) -> tuple[Val, Val]:
+    lanes = vec_shape(lo.ty)[0]
+    return (b.shufflevector(lo, hi, list(range(0, 2 * lanes, 2))),
+            b.shufflevector(lo, hi, list(range(1, 2 * lanes, 2))))
+
+
+# (U, a, opcode) -> operation, for the three-same FP table
+_THREE = {
+    (0, 0, 0x18): "maxnm", (0, 1, 0x18): "minnm", (0, 0, 0x19): "fmla", (0, 1, 0x19): "fmls",
+    (0, 0, 0x1A): "add", (0, 1, 0x1A): "sub", (0, 0, 0x1B): "mulx", (0, 0, 0x1C): "eq",
+    (0, 0, 0x1E): "max", (0, 1, 0x1E): "min", (0, 0, 0x1F): "recps", (0, 1, 0x1F): "rsqrts",
+    (1, 0, 0x18): "p_maxnm", (1, 1, 0x18): "p_minnm", (1, 0, 0x1A): "p_add", (1, 1, 0x1A): "abd",
+    (1, 0, 0x1B): "mul", (1, 0, 0x1C): "ge", (1, 1, 0x1C): "gt", (1, 0, 0x1D): "age",
+    (1, 1, 0x1D): "agt", (1, 0, 0x1E): "p_max", (1, 1, 0x1E): "p_min", (1, 0, 0x1F): "div",
+}
+_SCALAR_THREE = {"mulx", "eq", "recps", "rsqrts", "abd", "ge", "gt", "age", "agt"}
+
+
+def three_op(ctx: LiftContext, op: str, a: Val, c: Val, rd: int) -> Val:
+    b = ctx.b
+    if op.startswith("p_"):
+        ev, od = _pairs(b, a, c)
+        return fp_arith(b, op[2:], ev, od)
+    if op in ("fmla", "fmls"):
+        return fp_muladd(b, ctx.vreg_as(rd, a.ty), a, c, op == "fmls")
+    if op in ("recps", "rsqrts"):
+        return _step(b, a, c, op == "rsqrts")
+    if op in ("eq", "ge", "gt"):
+        return _cmp(b, "o" + op, a, c)
+    if op in ("age", "agt"):
+        return _cmp(b, "o" + op[1:], a, c, absolute=True)
+    return fp_arith(b, op, a, c)
+
+
+@insn("0xx01110xx1xxxxx11xxx1xxxxxxxxxx", name="SIMD three same (FP)")
+def three_same_fp(ctx: LiftContext, w: int) -> None:
+    q, u, a_, sz, opc = bit(w, 30), bit(w, 29), bit(w, 23), bit(w, 22), bits(w, 15, 11)
+    op = _THREE.get((u, a_, opc))
+    if op is None or (sz and not q):
+        raise Unallocated
+    lanes = 2 if sz else (4 if q else 2)
+    ty = fty_of(sz, lanes)
+    a, c = ctx.vreg_as(bits(w, 9, 5), ty), ctx.vreg_as(bits(w, 20, 16), ty)
+    write(ctx, bits(w, 4, 0), three_op(ctx, op, a, c, bits(w, 4, 0)))
+
+
+@insn("01x11110xx1xxxxx11xxx1xxxxxxxxxx", name="SIMD scalar three same (FP)")
+def scalar_three_same_fp(ctx: LiftContext, w: int) -> None:
+    u, a_, sz, opc = bit(w, 29), bit(w, 23), bit(w, 22), bits(w, 15, 11)
+    op = _THREE.get((u, a_, opc))
+    if op not in _SCALAR_THREE:
+        raise Unallocated
+    ty = fty_of(sz, 1)
+    a, c = ctx.vreg_as(bits(w, 9, 5), ty), ctx.vreg_as(bits(w, 20, 16), ty)
+    write(ctx, bits(w, 4, 0), three_op(ctx, op, a, c, bits(w, 4, 0)))
+
+
+# ---------------------------------------------------------------------------- two-reg misc
+_ROUND = {"n": "llvm.roundeven", "m": "llvm.floor", "p": "llvm.ceil", "z": "llvm.trunc",
+          "a": "llvm.round", "x": "llvm.rint", "i": "llvm.nearbyint"}
+# (U, a, opcode) -> operation
+_MISC = {
+    (0, 1, 0x0C): "cmgt0", (0, 1, 0x0D): "cmeq0", (0, 1, 0x0E): "cmlt0", (0, 1, 0x0F): "abs",
+    (1, 1, 0x0C): "cmge0", (1, 1, 0x0D): "cmle0", (1, 1, 0x0F): "neg", (1, 1, 0x1F): "sqrt",
+    (0, 0, 0x18): "rint_n", (0, 0, 0x19): "rint_m", (0, 1, 0x18): "rint_p", (0, 1, 0x19): "rint_z",
+    (1, 0, 0x18): "rint_a", (1, 0, 0x19): "rint_x", (1, 1, 0x19): "rint_i",
+    (0, 0, 0x1A): "cvts_n", (0, 0, 0x1B): "cvts_m", (0, 0, 0x1C): "cvts_a",
+    (0, 1, 0x1A): "cvts_p", (0, 1, 0x1B): "cvts_z",
+    (1, 0, 0x1A): "cvtu_n", (1, 0, 0x1B): "cvtu_m", (1, 0, 0x1C): "cvtu_a",
+    (1, 1, 0x1A): "cvtu_p", (1, 1, 0x1B): "cvtu_z",
+    (0, 0, 0x1D): "scvtf", (1, 0, 0x1D): "ucvtf",
+}
+_SCALAR_MISC = {"cmgt0", "cmeq0", "cmlt0", "cmge0", "cmle0", "scvtf", "ucvtf"}
+
+
+def misc_op(ctx: LiftContext, op: str, v: Val) -> Val:
+    """FP two-reg-misc `op` on the lanes of v (v is the float vector, or ints for [su]cvtf)."""
+    b = ctx.b
+    if op in ("scvtf", "ucvtf"):
+        eb = int(v.ty.split(" x i")[1][:-1])
+        fty = with_elt(v.ty, "double" if eb == 64 else "float")
+        return (b.sitofp if op == "scvtf" else b.uitofp)(v, fty)
+    ty = v.ty
+    if op.startswith("cm"):
+        pred = {"gt": "ogt", "eq": "oeq", "lt": "olt", "ge": "oge", "le": "ole"}[op[2:4]]
+        return _cmp(b, pred, v, fvconst(ty, 0.0))
+    if op == "abs":
+        return intr(b, "llvm.fabs", [v])
+    if op == "neg":
+        return b.fneg(v)
+    if op == "sqrt":
+        return _as_fp(b, process_nans(b, intr(b, "llvm.sqrt", [v]), [v]), ty)
+    if op.startswith("rint_"):
+        r = intr(b, _ROUND[op[5]], [v])
+        return _as_fp(b, process_nans(b, r, [v]), ty)
+    # FCVT[NMAPZ][SU]: round in the named mode, then saturate to integer (NaN -> 0)
+    mode = op[5]
+    r = v if mode == "z" else intr(b, _ROUND[mode], [v])
+    return fp_to_int(b, r, _ity(ty), op[3] == "u")
+
+
+@insn("0xx01110xx10000 011xx 10xxxxxxxxxx", "0xx01110xx10000 10110 10xxxxxxxxxx",
+      "0xx01110xx10000 10111 10xxxxxxxxxx", "0xx01110xx10000 11xxx 10xxxxxxxxxx",
+      name="SIMD two-reg misc (FP)")
+def two_reg_misc_fp(ctx: LiftContext, w: int) -> None:
+    b = ctx.b
+    q, u, a_, sz, opc = bit(w, 30), bit(w, 29), bit(w, 23), bit(w, 22), bits(w, 16, 12)
+    rn, rd = bits(w, 9, 5), bits(w, 4, 0)
+    if opc in (0x16, 0x17) and not a_:  # FCVTN(2)/FCVTXN(2)/FCVTL(2): double <-> single only
+        if not sz or (u and opc == 0x17):
+            raise Unallocated
+        if opc == 0x16:
+            src = ctx.vreg_as(rn, "<2 x double>")
+            r = round_to_odd(b, src) if u else b.fptrunc(src, "<2 x float>")
+            if q:
+                lo = ctx.vreg_as(rd, "<2 x float>")
+                r = b.shufflevector(lo, r, [0, 1, 2, 3])
+            write(ctx, rd, r)
+        else:
+            src = ctx.vreg_as(rn, "<4 x float>")
+            h = b.shufflevector(src, Val("poison", src.ty), [2, 3] if q else [0, 1])
+            write(ctx, rd, b.fpext(h, "<2 x double>"))
+        return
+    op = _MISC.get((u, a_, opc))
+    if op is None or (sz and not q):
+        raise Unallocated
+    lanes = 2 if sz else (4 if q else 2)
+    if op in ("scvtf", "ucvtf"):
+        v = ctx.vreg_as(rn, vty(lanes, 64 if sz else 32))
+    else:
+        v = ctx.vreg_as(rn, fty_of(sz, lanes))
+    write(ctx, rd, misc_op(ctx, op, v))
+
+
+def round_to_odd(b: Builder, x: Val) -> Val:
+    """FCVTXN: double -> single rounding to odd (truncate, then set the lsb if inexact)."""
+    fty = with_elt(x.ty, "float")
+    ity = with_elt(x.ty, "i32")
+    t = b.fptrunc(x, fty)
+    ax = intr(b, "llvm.fabs", [x])
+    too_big = b.fcmp("ogt", intr(b, "llvm.fabs", [b.fpext(t, x.ty)]), ax)
+    ti = b.bitcast(t, ity)
+    tz = b.select(too_big, b.sub(ti, vconst(ity, 1)), ti)  # magnitude step toward zero
+    inexact = b.fcmp("one", b.fpext(b.bitcast(tz, fty), x.ty), x)
+    return b.bitcast(b.or_(tz, b.zext(inexact, ity)), fty)
+
+
+def scalar_misc(ctx: LiftContext, w: int) -> None:
+    """Scalar two-reg misc FP forms (called from simd_int's scalar two-reg misc lifter)."""
+    u, a_, sz, opc = bit(w, 29), bit(w, 23), bit(w, 22), bits(w, 16, 12)
+    if (u, a_, sz, opc) == (1, 0, 1, 0x16):  # FCVTXN Sd, Dn
+        write(ctx, bits(w, 4, 0), round_to_odd(ctx.b, ctx.vreg_as(bits(w, 9, 5), "<1 x double>")))
+        return
+    op = _MISC.get((u, a_, opc))
+    if op is None or not (op in _SCALAR_MISC or op.startswith("cvt")):
+        raise Unallocated
+    rn, rd = bits(w, 9, 5), bits(w, 4, 0)
+    if op in ("scvtf", "ucvtf"):
+        v = ctx.vreg_as(rn, vty(1, 64 if sz else 32))
+    else:
+        v = ctx.vreg_as(rn, fty_of(sz, 1))
+    write(ctx, rd, misc_op(ctx, op, v))
+
+
+# ---------------------------------------------------------------------------- reductions
+def _tree(b: Builder, kind: str, v: Val) -> Val:
+    """AArch64 Reduce(): halves combined recursively (lane order matters for NaN choice)."""
+    lanes = vec_shape(v.ty)[0]
+    while lanes > 1:
+        lanes //= 2
+        lo = b.shufflevector(v, Val("poison", v.ty), list(range(0, 2 * lanes, 2)))
+        hi = b.shufflevector(v, Val("poison", v.ty), list(range(1, 2 * lanes, 2)))
+        v = fp_arith(b, kind, lo, hi)
+    return v
+
+
+def across(ctx: LiftContext, w: int) -> None:
+    """FMAXV/FMINV/FMAXNMV/FMINNMV Sd, Vn.4S (called from simd_int's across-lanes lifter)."""
+    q, u, a_, sz, opc = bit(w, 30), bit(w, 29), bit(w, 23), bit(w, 22), bits(w, 16, 12)
+    if not u or sz or not q:
+        raise Unallocated
+    kind = ("maxnm" if opc == 0x0C else "max") if not a_ else ("minnm" if opc == 0x0C else "min")
+    v = ctx.vreg_as(bits(w, 9, 5), "<4 x float>")
+    # Reduce() pairs adjacent lanes first: (e0 op e1) op (e2 op e3)
+    write(ctx, bits(w, 4, 0), _tree(ctx.b, kind, v))
+
+
+def scalar_pairwise(ctx: LiftContext, w: int) -> None:
+    """FADDP/FMAXP/FMINP/FMAXNMP/FMINNMP (scalar): the two lanes of Vn.2S / Vn.2D."""
+    u, a_, sz, opc = bit(w, 29), bit(w, 23), bit(w, 22), bits(w, 16, 12)
+    ops = {(0, 0x0D): "add", (0, 0x0C): "maxnm", (1, 0x0C): "minnm", (0, 0x0F): "max",
+           (1, 0x0F): "min"}
+    kind = ops.get((a_, opc))
+    if not u or kind is None:
+        raise Unallocated
+    b = ctx.b
+    v = ctx.vreg_as(bits(w, 9, 5), fty_of(sz, 2))
+    lo = b.shufflevector(v, Val("poison", v.ty), [0])
+    hi = b.shufflevector(v, Val("poison", v.ty), [1])
+    write(ctx, bits(w, 4, 0), fp_arith(b, kind, lo, hi))
+
