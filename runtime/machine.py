@@ -135,8 +135,13 @@ class Machine:
                     cpu.set_x(0, res)
                     continue
                 if reason == EXIT_FAULT:
+                    where = ""
+                    u = self.translator.units.get(cpu.fault_pc)
+                    if u is not None and u.tier == "optimized":
+                        where = (f" in the optimized region at {cpu.fault_pc:#x} (the pc below is"
+                                 " the region's entry)")
                     raise GuestFault(SIGSEGV, cpu.exit_info, cpu.fault_pc,
-                                     f"segmentation fault at address {cpu.exit_info:#x}")
+                                     f"segmentation fault at address {cpu.exit_info:#x}{where}")
                 if reason == EXIT_UNDEF:
                     raise GuestFault(SIGILL, cpu.pc, cpu.pc, self.describe_undefined(cpu.pc))
                 if reason == EXIT_BRK:

@@ -42,7 +42,8 @@ _FLAG_BITS = {"n": 31, "z": 30, "c": 29, "v": 28}
 
 class LiftContext:
     def __init__(self, module: Module, fn: Function, blocks: dict[int, Block],
-                 hot_threshold: int | None = None, chain: bool = True) -> None:
+                 hot_threshold: int | None = None, chain: bool = True,
+                 precise_pc: bool = True) -> None:
         self.module = module
         self.fn = fn
         self.b = Builder(module, fn)
@@ -64,6 +65,9 @@ class LiftContext:
         # the threshold exits with EXIT_HOT so the dispatcher can build an optimized region.
         self.hot_threshold = hot_threshold
         self.chain = chain  # False: every exit returns to the dispatcher (lockstep mode)
+        # Baseline code records the PC of every access that may fault (exact crash reports);
+        # optimized regions do not: those stores cost as much as the loop body they sit in.
+        self.precise_pc = precise_pc
         self.counter = f"@cnt.{fn.name}"
         if hot_threshold is not None:
             module.globals.append(f"{self.counter} = internal global i64 0, align 8")
@@ -274,7 +278,7 @@ class LiftContext:
         One store per instruction (an LDP's two accesses share it) and per IR block.
         """
         key = (self.pc, id(self.b.block))
-        if self._fault_pc_marked == key:
+        if not self.precise_pc or self._fault_pc_marked == key:
             return
         self._fault_pc_marked = key
         self.b.store(const(I64, self.pc), self.state_ptr("fault_pc"), align=8)
@@ -388,6 +392,10 @@ class LiftContext:
         else:
             self.store_state("exit_reason", const(I64, EXIT_MISS))
             b.ret_void()
+        if not self.precise_pc:
+            # Faults inside an optimized region are located to the region only.
+            fpc = self.state_ptr("fault_pc")
+            self.entry.lines.append(f"  store i64 {entry_pc}, ptr {fpc.ref}, align 8")
         if self.hot_threshold is None:
             self.entry.lines.append(f"  br label %{first.name}")
         else:

@@ -140,7 +140,8 @@ class Translator:
             name = f"u_{pc:x}_{key[:6].hex()}"
             obj = self.disk.get(key) if self.disk is not None else None
             if obj is None:
-                text = lift_region(region, name, hot_threshold, chain=not step)
+                text = lift_region(region, name, hot_threshold, chain=not step,
+                                   precise_pc=tier != "optimized")
                 t2 = time.perf_counter()
                 obj = self.jit.compile_object(text, level)
                 if self.disk is not None:
