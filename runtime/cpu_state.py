@@ -46,7 +46,7 @@ FIELDS: tuple[Field, ...] = (
     Field("x", 8, 31),  # X0..X30
     Field("sp", 8),
     Field("pc", 8),
-    Field("nzcv", 8),  # bits 31..28 as in the architectural NZCV register
+    Field("flags", 1, 4, 1),  # N, Z, C, V as one byte each (0 or 1): no packing in hot code
     Field("fpcr", 8),
     Field("fpsr", 8),
     Field("tpidr", 8),  # TPIDR_EL0
@@ -115,6 +115,17 @@ class CPUState:
         off = offset_of("v", n)
         self._set(off, value & 0xFFFFFFFFFFFFFFFF)
         self._set(off + 8, value >> 64)
+
+    @property
+    def nzcv(self) -> int:
+        """The flags as the architectural NZCV register (bits 31..28)."""
+        b = ctypes.string_at(self.address + OFFSETS["flags"], 4)
+        return ((b[0] & 1) << 31) | ((b[1] & 1) << 30) | ((b[2] & 1) << 29) | ((b[3] & 1) << 28)
+
+    @nzcv.setter
+    def nzcv(self, value: int) -> None:
+        data = bytes((value >> bit) & 1 for bit in (31, 30, 29, 28))
+        ctypes.memmove(self.address + OFFSETS["flags"], data, 4)
 
     def snapshot(self) -> dict[str, int]:
         """All architectural registers by name, for crash reports and differential tests."""

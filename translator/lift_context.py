@@ -38,12 +38,13 @@ class Unallocated(Exception):
 
 
 _FLAG_BITS = {"n": 31, "z": 30, "c": 29, "v": 28}
+_FLAG_INDEX = {"n": 0, "z": 1, "c": 2, "v": 3}
 
 
 class LiftContext:
     def __init__(self, module: Module, fn: Function, blocks: dict[int, Block],
                  hot_threshold: int | None = None, chain: bool = True,
-                 precise_pc: bool = True) -> None:
+                 precise_pc: bool = True, direct: bool = False) -> None:
         self.module = module
         self.fn = fn
         self.b = Builder(module, fn)
@@ -54,7 +55,9 @@ class LiftContext:
         self.guest_blocks = blocks  # guest address -> IR block, for in-unit branches
         self._slots: dict[str, tuple[Val, str]] = {}
         self._dirty: set[str] = set()
-        self._nzcv_loaded: Val | None = None
+        # direct=True (baseline): registers are read and written in the CPU state itself, so
+        # FastISel has no SSA web of phis to spill and exits need no write-back.
+        self.direct = direct
         self._state_ptrs: dict[str, Val] = {}
         self._fault_pc_marked: tuple[int, int] | None = None
         self.exit_block = fn.new_block("exit")
@@ -85,51 +88,60 @@ class LiftContext:
         self._slots[name] = (ptr, ty)
         return ptr
 
-    def _state_load_entry(self, off: int, ty: str, tag: str) -> Val:
-        p = f"%s.{tag}.p"
-        v = f"%s.{tag}.v"
-        self._entry_emit(f"{p} = getelementptr inbounds i8, ptr %cpu, i64 {off}")
-        self._entry_emit(f"{v} = load {ty}, ptr {p}, align 8")
-        return Val(v, ty)
+    @staticmethod
+    def _home(name: str) -> tuple[str, int, str]:
+        """(state field, index, IR type) where a register slot lives in the CPU state."""
+        if name[0] == "x":
+            return "x", int(name[1:]), I64
+        if name[0] == "q":
+            return "v", int(name[1:]), "i128"
+        if name in _FLAG_INDEX:
+            return "flags", _FLAG_INDEX[name], "i8"
+        if name in ("sp", "blocks"):
+            return name, 0, I64
+        raise KeyError(name)
 
     def _slot(self, name: str) -> tuple[Val, str]:
         s = self._slots.get(name)
         if s is not None:
             return s
-        if name[0] == "x" or name == "sp":
-            off = offset_of("sp") if name == "sp" else offset_of("x", int(name[1:]))
-            self._slot_raw(name, I64, lambda: self._state_load_entry(off, I64, name))
-        elif name[0] == "q":
-            off = offset_of("v", int(name[1:]))
-            self._slot_raw(name, "i128", lambda: self._state_load_entry(off, "i128", name))
-        elif name in _FLAG_BITS:
-            self._slot_raw(name, "i1", lambda: self._flag_init(name))
-        elif name == "blocks":
-            off = offset_of("blocks")
-            self._slot_raw(name, I64, lambda: self._state_load_entry(off, I64, name))
-        else:
-            raise KeyError(name)
-        return self._slots[name]
+        field, index, home_ty = self._home(name)
+        ty = "i1" if home_ty == "i8" else home_ty
+        if self.direct:
+            # Baseline code: the register lives in the CPU state itself.
+            s = (self.state_ptr(field, index), ty)
+            self._slots[name] = s
+            return s
+        p = self.state_ptr(field, index)
+        tag = name
 
-    def _flag_init(self, name: str) -> Val:
-        if self._nzcv_loaded is None:
-            self._nzcv_loaded = self._state_load_entry(offset_of("nzcv"), I64, "nzcv")
-        bit = _FLAG_BITS[name]
-        s = f"%s.f{name}.s"
-        t = f"%s.f{name}.t"
-        self._entry_emit(f"{s} = lshr i64 {self._nzcv_loaded.ref}, {bit}")
-        self._entry_emit(f"{t} = trunc i64 {s} to i1")
-        return Val(t, "i1")
+        def init() -> Val:
+            v = Val(f"%s.{tag}.v", home_ty)
+            align = 16 if home_ty == "i128" else (1 if home_ty == "i8" else 8)
+            self._entry_emit(f"{v.ref} = load {home_ty}, ptr {p.ref}, align {align}")
+            if home_ty == "i8":
+                t = Val(f"%s.{tag}.t", "i1")
+                self._entry_emit(f"{t.ref} = trunc i8 {v.ref} to i1")
+                return t
+            return v
+
+        self._slot_raw(name, ty, init)
+        return self._slots[name]
 
     def get(self, name: str) -> Val:
         ptr, ty = self._slot(name)
-        return self.b.load(ty, ptr, align=8 if ty != "i128" else 16)
+        if self.direct and ty == "i1":
+            return self.b.trunc(self.b.load("i8", ptr, align=1), "i1")
+        return self.b.load(ty, ptr, align=16 if ty == "i128" else (1 if ty == "i1" else 8))
 
     def put(self, name: str, value: Val) -> None:
         ptr, ty = self._slot(name)
         assert value.ty == ty, f"{name}: {value.ty} != {ty}"
         self._dirty.add(name)
-        self.b.store(value, ptr, align=8 if ty != "i128" else 16)
+        if self.direct and ty == "i1":
+            self.b.store(self.b.zext(value, "i8"), ptr, align=1)
+            return
+        self.b.store(value, ptr, align=16 if ty == "i128" else (1 if ty == "i1" else 8))
 
     # ------------------------------------------------------------------ general registers
     def x(self, n: int) -> Val:
@@ -363,20 +375,15 @@ class LiftContext:
         """Write the exit block once every slot is known, then close the entry block."""
         b = self.b
         b.position_at_end(self.exit_block)
-        for name in sorted(self._dirty):
-            ptr, ty = self._slots[name]
-            if name in _FLAG_BITS:
-                continue
-            v = b.load(ty, ptr, align=8 if ty != "i128" else 16)
-            if name[0] == "q":
-                field, index = "v", int(name[1:])
-            elif name[0] == "x":
-                field, index = "x", int(name[1:])
-            else:
-                field, index = name, 0
-            b.store(v, self.state_ptr(field, index), align=16 if ty == "i128" else 8)
-        if self._dirty & set(_FLAG_BITS):
-            self.store_state("nzcv", self.nzcv_value())
+        if not self.direct:
+            for name in sorted(self._dirty):
+                ptr, ty = self._slots[name]
+                field, index, home_ty = self._home(name)
+                align = 16 if ty == "i128" else (1 if ty == "i1" else 8)
+                v = b.load(ty, ptr, align=align)
+                if home_ty == "i8":
+                    v = b.zext(v, "i8")
+                b.store(v, self.state_ptr(field, index), align=align)
         pc = b.load(I64, self._next_pc, align=8)
         reason = b.load(I64, self._reason, align=8)
         self.store_state("pc", pc)

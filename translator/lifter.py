@@ -10,14 +10,14 @@ from translator.region import Region
 
 
 def lift_region(region: Region, name: str, hot_threshold: int | None = None,
-                chain: bool = True, precise_pc: bool = True) -> str:
+                chain: bool = True, precise_pc: bool = True, direct: bool = False) -> str:
     """IR text of a module holding the unit as function `name`."""
     m = Module()
     fn = Function(name, params="ptr noalias %cpu")
     m.functions.append(fn)
     fn.new_block("entry")
     blocks = {addr: fn.new_block(f"g{addr:x}_") for addr in region.blocks}
-    ctx = LiftContext(m, fn, blocks, hot_threshold, chain, precise_pc)
+    ctx = LiftContext(m, fn, blocks, hot_threshold, chain, precise_pc, direct)
     b = ctx.b
     for addr, words in region.blocks.items():
         b.position_at_end(blocks[addr])

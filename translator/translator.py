@@ -45,6 +45,7 @@ class TierPolicy:
     hot_insns: int = 1024  # largest optimized region
     hot_level: int = 2  # LLVM O2
     step: bool = False  # one basic block per unit, no chaining: lockstep comparison
+    direct_baseline: bool = True  # baseline keeps registers in the CPU state, not in SSA
 
 
 @dataclass
@@ -116,6 +117,7 @@ class Translator:
         """Everything the unit's machine code depends on (DESIGN invariant 4)."""
         h = hashlib.blake2b(digest_size=20)
         h.update(f"{translator_fingerprint()}|{tier}|{level}|{hot_threshold}|{GUEST_BASE}|"
+                 f"{self.policy.direct_baseline}|"
                  f"{LOOKUP_BITS}|{region.entry}".encode())
         for addr, words in region.blocks.items():
             h.update(struct.pack(f"<QI{len(words)}I", addr, len(words), *words))
@@ -141,7 +143,8 @@ class Translator:
             obj = self.disk.get(key) if self.disk is not None else None
             if obj is None:
                 text = lift_region(region, name, hot_threshold, chain=not step,
-                                   precise_pc=tier != "optimized")
+                                   precise_pc=tier != "optimized",
+                                   direct=tier != "optimized" and self.policy.direct_baseline)
                 t2 = time.perf_counter()
                 obj = self.jit.compile_object(text, level)
                 if self.disk is not None:
