@@ -73,10 +73,16 @@ def _machine():  # type: ignore[no-untyped-def]
 BRK0 = struct.pack("<I", 0xD4200000)
 
 
-def run_elfjit(code: bytes, st: State) -> dict[str, object]:
+TIERS = ("baseline", "optimized")
+
+
+def run_elfjit(code: bytes, st: State, tier: str = "baseline") -> dict[str, object]:
+    """Run in elfjit's baseline tier (state in memory) or optimized tier (state in SSA, O2)."""
     m = _machine()
     code = code + BRK0
     m.mem.write_force(CODE, code)  # re-protecting the page drops stale translations
+    m.translator.invalidate(CODE, CODE + 0x10000)  # and units of the other tier
+    m.translator.policy.start_optimized = tier == "optimized"
     m.mem.write(DATA, st.data)
     m.mem.write(STACK, b"\0" * STACK_SIZE)
     cpu = m.cpu
@@ -169,10 +175,19 @@ def diff(a: dict[str, object], b: dict[str, object]) -> list[str]:
 
 
 def compare(code: str | bytes, st: State) -> list[str]:
-    """Differences between elfjit and Unicorn for `code` (assembly text or bytes) from `st`."""
+    """Differences between elfjit (both tiers) and Unicorn for `code` from `st`.
+
+    Both tiers must agree with the oracle: the baseline keeps guest state in memory, the
+    optimized tier in SSA registers under O2, and a lifter can be right in one and wrong in
+    the other.
+    """
     if isinstance(code, str):
         code = assemble(code)
-    return diff(run_elfjit(code, st), run_unicorn(code, st))
+    want = run_unicorn(code, st)
+    out = []
+    for tier in TIERS:
+        out += [f"[{tier}] {d}" for d in diff(run_elfjit(code, st, tier), want)]
+    return out
 
 
 def words(*ws: int) -> bytes:

@@ -46,6 +46,7 @@ class TierPolicy:
     hot_level: int = 2  # LLVM O2
     step: bool = False  # one basic block per unit, no chaining: lockstep comparison
     direct_baseline: bool = True  # baseline keeps registers in the CPU state, not in SSA
+    start_optimized: bool = False  # skip the baseline: every unit is an optimized region
 
 
 @dataclass
@@ -101,6 +102,8 @@ class Translator:
         p = self.policy
         if p.step:
             return self._translate(pc, "step", p.baseline_insns, p.baseline_level, None)
+        if p.start_optimized:
+            return self.promote(pc)
         return self._translate(pc, "baseline", p.baseline_insns, p.baseline_level,
                                p.hot_threshold)
 
