@@ -36,6 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set VAR in the guest environment")
     p.add_argument("-U", dest="unsetenv", action="append", default=[], metavar="VAR",
                    help="remove VAR from the guest environment")
+    check = p.add_argument_group("checking the translator")
+    check.add_argument("--difftest", metavar="ENGINE", choices=["unicorn"],
+                       help="lockstep mode: run PROGRAM in elfjit and in ENGINE (unicorn) block "
+                       "by block and stop at the first divergence (exit status 1)")
+    check.add_argument("--coverage", action="store_true",
+                       help="list the instruction encodings in PROGRAM's code that elfjit does "
+                       "not lift; without PROGRAM, print the table of lifted forms")
+    check.add_argument("--isa-table", action="store_true",
+                       help="print the table of lifted encoding forms by family, then exit")
     tier = p.add_argument_group("translation policy (for comparing cache behaviour)")
     tier.add_argument("--hot-threshold", type=int, default=1000, metavar="N",
                       help="entries + loop iterations before a unit is optimized (default "
@@ -126,6 +135,26 @@ def guest_environment(setenv: list[str], unsetenv: list[str]) -> list[str] | str
     return [f"{k}={v}" for k, v in env.items()]
 
 
+def difftest_command(args: argparse.Namespace, env: list[str]) -> int:
+    """`--difftest unicorn`: lockstep run; 1 on a divergence, else the guest's status."""
+    from runtime.lockstep import run_lockstep, unicorn_available
+
+    if not unicorn_available():
+        err(f"--difftest {args.difftest}: the 'unicorn' Python package is not installed "
+            "(pip install unicorn)")
+        return 2
+    from runtime.loader import LoadError
+    from runtime.memory import WindowError
+
+    try:
+        return run_lockstep(args.program, [args.program, *args.args], env)
+    except (LoadError, WindowError) as e:
+        err(str(e))
+        return getattr(e, "status", 1)
+    except KeyboardInterrupt:
+        return 130
+
+
 def err(msg: str) -> None:
     print(f"elfjit: {msg}", file=sys.stderr)
 
@@ -135,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cache_info or args.cache_clear or args.cache_prune is not None:
         return cache_command(args)
+    if args.isa_table or (args.coverage and args.program is None):
+        from runtime.coverage import print_isa_table
+
+        print_isa_table(sys.stdout)
+        return 0
     if args.program is None:
         parser.print_usage(sys.stderr)
         err("a PROGRAM to run is required")
@@ -147,10 +181,16 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.loader import LoadError, check_elf
 
     try:
-        check_elf(args.program).stream.close()
+        check_elf(args.program)
     except LoadError as e:
         err(str(e))
         return e.status
+    if args.coverage:
+        from runtime.coverage import coverage_command
+
+        return coverage_command(args.program, sys.stdout)
+    if args.difftest:
+        return difftest_command(args, env)
 
     from runtime.crash import crash_report
     from runtime.loader import load_program
@@ -178,8 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         err(str(e))
         return e.status
     machine.proc.argv = [args.program, *args.args]
-    machine.cpu.pc = image.entry
-    machine.cpu.sp = image.sp
+    machine.boot(image)
     try:
         status = machine.run()
     except GuestFault as f:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 from dataclasses import dataclass
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
 
 from runtime.memory import (
     PAGE,
@@ -56,101 +54,147 @@ class LoadedImage:
     phdr: int
     brk: int
     path: str
+    digest: bytes = b""  # of the file's bytes: identifies the image for warm start-up
+    lo: int = 0  # guest range the image's segments occupy
+    hi: int = 0
 
 
-_MACHINES = {EM_X86_64: "x86-64", 3: "i386", 40: "ARM (32-bit)", 243: "RISC-V", 8: "MIPS"}
+_MACHINES = {EM_X86_64: "x86-64", 3: "i386", 40: "ARM (32-bit)", 243: "RISC-V", 8: "MIPS",
+             20: "PowerPC", 21: "PowerPC64", 22: "S/390", 2: "SPARC"}
 
 
-def check_elf(path: str) -> ELFFile:
+@dataclass
+class Segment:
+    type: int
+    flags: int
+    offset: int
+    vaddr: int
+    filesz: int
+    memsz: int
+
+
+@dataclass
+class ElfImage:
+    """What loading needs from an ELF64 file: its header fields, program headers and bytes."""
+
+    data: bytes
+    type: int
+    machine: int
+    entry: int
+    phoff: int
+    phentsize: int
+    phnum: int
+    segments: list[Segment]
+
+
+_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
+_PHDR = struct.Struct("<IIQQQQQQ")
+PT_LOAD, PT_INTERP, PT_PHDR = 1, 3, 6
+ET_EXEC, ET_DYN = 2, 3
+
+
+def parse_elf(data: bytes, path: str) -> ElfImage:
+    """Header and program headers, parsed with struct.
+
+    Why not pyelftools here: importing it costs ~60 ms, a third of a warm start; the loader
+    needs two fixed-layout tables. (Section-level work, like the coverage report, uses it.)
+    """
+    if data[:4] != b"\x7fELF":
+        raise LoadError(f"{path}: not an ELF executable", 126)
+    if data[4] != 2:
+        raise LoadError(f"{path}: 32-bit ELF; elfjit runs 64-bit AArch64 programs", 126)
+    if data[5] != 1:
+        raise LoadError(f"{path}: big-endian ELF; elfjit runs little-endian AArch64", 126)
+    try:
+        (_, etype, machine, _, entry, phoff, _, _, _, phentsize, phnum, _, _, _
+         ) = _EHDR.unpack_from(data, 0)
+        if phnum and phentsize < _PHDR.size:
+            raise struct.error("program header entries too small")
+        segs = [Segment(t, fl, off, va, fs, ms)
+                for t, fl, off, va, _, fs, ms, _ in
+                (_PHDR.unpack_from(data, phoff + i * phentsize) for i in range(phnum))]
+    except struct.error as e:
+        raise LoadError(f"{path}: malformed ELF ({e})", 126) from None
+    return ElfImage(data, etype, machine, entry, phoff, phentsize, phnum, segs)
+
+
+def check_elf(path: str) -> ElfImage:
     """Open and validate the program, raising LoadError with a one-line reason."""
     if not os.path.exists(path):
         raise LoadError(f"{path}: No such file or directory", 127)
     if os.path.isdir(path):
         raise LoadError(f"{path}: Is a directory", 126)
     try:
-        f = open(path, "rb")
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise LoadError(f"{path}: {e.strerror}", 126) from None
-    head = f.read(20)
-    if head[:4] != b"\x7fELF":
-        f.close()
-        raise LoadError(f"{path}: not an ELF executable", 126)
-    if head[4] != 2:
-        f.close()
-        raise LoadError(f"{path}: 32-bit ELF; elfjit runs 64-bit AArch64 programs", 126)
-    f.seek(0)
-    try:
-        elf = ELFFile(f)
-    except ELFError as e:
-        f.close()
-        raise LoadError(f"{path}: malformed ELF ({e})", 126) from None
-    mach = elf["e_machine"]
-    if mach != "EM_AARCH64":
-        name = mach.replace("EM_", "") if isinstance(mach, str) else str(mach)
-        name = {"X86_64": "x86-64", "386": "i386", "ARM": "ARM (32-bit)"}.get(name, name)
+    elf = parse_elf(data, path)
+    if elf.machine != EM_AARCH64:
+        name = _MACHINES.get(elf.machine, f"machine {elf.machine}")
         raise LoadError(f"{path}: {name} ELF; elfjit runs AArch64 programs", 126)
-    if elf["e_type"] not in ("ET_EXEC", "ET_DYN"):
-        raise LoadError(f"{path}: not an executable ({elf['e_type']})", 126)
-    for seg in elf.iter_segments():
-        if seg["p_type"] == "PT_INTERP":
-            interp = seg.get_interp_name()
+    if elf.type not in (ET_EXEC, ET_DYN):
+        kind = {1: "a relocatable object", 4: "a core dump"}.get(elf.type, f"type {elf.type}")
+        raise LoadError(f"{path}: not an executable ({kind})", 126)
+    for seg in elf.segments:
+        if seg.type == PT_INTERP:
+            interp = data[seg.offset:seg.offset + seg.filesz].rstrip(b"\0").decode(errors="replace")
             raise LoadError(
                 f"{path}: dynamically linked (interpreter {interp}); "
                 "elfjit runs statically linked programs for now",
                 126,
             )
+        if seg.type == PT_LOAD and (seg.offset + seg.filesz > len(data) or seg.filesz > seg.memsz):
+            raise LoadError(f"{path}: malformed ELF (segment outside the file)", 126)
     return elf
 
 
 def load_program(mem: GuestMemory, path: str, argv: list[str], env: list[str],
                  random_bytes: bytes | None = None) -> LoadedImage:
     elf = check_elf(path)
-    with elf.stream:
-        bias = PIE_BASE if elf["e_type"] == "ET_DYN" else 0
-        loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
-        if not loads:
-            raise LoadError(f"{path}: no loadable segments", 126)
-        # Per-page protection is the union over the segments touching the page.
-        page_prot: dict[int, int] = {}
-        for s in loads:
-            prot = ((PROT_READ if s["p_flags"] & 4 else 0) | (PROT_WRITE if s["p_flags"] & 2 else 0)
-                    | (PROT_EXEC if s["p_flags"] & 1 else 0))
-            lo = page_down(bias + s["p_vaddr"])
-            hi = page_up(bias + s["p_vaddr"] + s["p_memsz"])
-            for p in range(lo, hi, PAGE):
-                page_prot[p] = page_prot.get(p, 0) | prot
-        lo = min(page_prot)
-        hi = max(page_prot) + PAGE
-        name = os.path.abspath(path)
-        err = mem.map(lo, hi - lo, PROT_READ | PROT_WRITE, name)
-        if err:
-            raise LoadError(f"{path}: cannot map segments at {lo:#x} ({os.strerror(-err)})", 126)
-        for s in loads:
-            data = s.data()[: s["p_filesz"]]
-            if data:
-                mem.write(bias + s["p_vaddr"], data)
-        # Apply final protections in runs of equal protection.
-        pages = sorted(page_prot)
-        run_start = pages[0]
-        for i, p in enumerate(pages):
-            nxt = pages[i + 1] if i + 1 < len(pages) else None
-            if nxt != p + PAGE or page_prot[nxt] != page_prot[p]:
-                mem.protect(run_start, p + PAGE - run_start, page_prot[p])
-                run_start = nxt if nxt is not None else 0
-        phdr = 0
-        for seg in elf.iter_segments():
-            if seg["p_type"] == "PT_PHDR":
-                phdr = bias + seg["p_vaddr"]
-        if not phdr:
-            first = min(loads, key=lambda s: s["p_vaddr"])
-            phdr = bias + first["p_vaddr"] - first["p_offset"] + elf["e_phoff"]
-        entry = bias + elf["e_entry"]
-        brk = page_up(max(bias + s["p_vaddr"] + s["p_memsz"] for s in loads))
-        mem.brk_start = mem.brk = brk
-        info = dict(phnum=elf["e_phnum"], phent=elf["e_phentsize"])
-    sp = build_stack(mem, argv, env, execfn=path, phdr=phdr, phnum=info["phnum"],
-                     phent=info["phent"], entry=entry, random_bytes=random_bytes)
-    return LoadedImage(entry, sp, bias, phdr, brk, os.path.abspath(path))
+    bias = PIE_BASE if elf.type == ET_DYN else 0
+    loads = [s for s in elf.segments if s.type == PT_LOAD]
+    if not loads:
+        raise LoadError(f"{path}: no loadable segments", 126)
+    # Per-page protection is the union over the segments touching the page.
+    page_prot: dict[int, int] = {}
+    for s in loads:
+        prot = ((PROT_READ if s.flags & 4 else 0) | (PROT_WRITE if s.flags & 2 else 0)
+                | (PROT_EXEC if s.flags & 1 else 0))
+        for p in range(page_down(bias + s.vaddr), page_up(bias + s.vaddr + s.memsz), PAGE):
+            page_prot[p] = page_prot.get(p, 0) | prot
+    lo = min(page_prot)
+    hi = max(page_prot) + PAGE
+    name = os.path.abspath(path)
+    err = mem.map(lo, hi - lo, PROT_READ | PROT_WRITE, name)
+    if err:
+        raise LoadError(f"{path}: cannot map segments at {lo:#x} ({os.strerror(-err)})", 126)
+    for s in loads:
+        if s.filesz:
+            mem.write(bias + s.vaddr, elf.data[s.offset:s.offset + s.filesz])
+    # Final protections in runs of equal protection; holes between segments are unmapped.
+    p = lo
+    while p < hi:
+        prot = page_prot.get(p)
+        q = p + PAGE
+        while q < hi and page_prot.get(q) == prot:
+            q += PAGE
+        if prot is None:
+            mem.unmap(p, q - p)
+        else:
+            mem.protect(p, q - p, prot)
+        p = q
+    phdr = next((bias + s.vaddr for s in elf.segments if s.type == PT_PHDR), 0)
+    if not phdr:
+        first = min(loads, key=lambda s: s.vaddr)
+        phdr = bias + first.vaddr - first.offset + elf.phoff
+    entry = bias + elf.entry
+    brk = page_up(max(bias + s.vaddr + s.memsz for s in loads))
+    mem.brk_start = mem.brk = brk
+    sp = build_stack(mem, argv, env, execfn=path, phdr=phdr, phnum=elf.phnum,
+                     phent=elf.phentsize, entry=entry, random_bytes=random_bytes)
+    digest = hashlib.blake2b(elf.data, digest_size=20).digest()
+    return LoadedImage(entry, sp, bias, phdr, brk, name, digest, lo, hi)
 
 
 def build_stack(mem: GuestMemory, argv: list[str], env: list[str], execfn: str, phdr: int,

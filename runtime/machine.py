@@ -6,6 +6,7 @@ or deal with a fault. Between exits the guest runs natively, chaining unit to un
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import sys
@@ -22,6 +23,7 @@ from runtime.cpu_state import (
     EXIT_UNDEF,
     CPUState,
 )
+from runtime.loader import LoadedImage
 from runtime.memory import GuestMemory
 from syscalls.abi import GuestExit, GuestKilled, Process, SyscallContext
 from translator.disk_cache import DiskCache
@@ -67,9 +69,19 @@ class Machine:
         self.sys = SyscallContext(self.mem, self.cpu, self.proc)
         self.stats = RunStats()
 
+    def boot(self, image: LoadedImage) -> None:
+        """Point the CPU at a loaded program and pre-install what earlier runs translated."""
+        self.cpu.pc = image.entry
+        self.cpu.sp = image.sp
+        p = self.options.policy
+        key = hashlib.blake2b(image.digest + repr((image.load_bias, p)).encode(),
+                              digest_size=20).digest()
+        self.translator.prefetch(key, image.lo, image.hi)
+
     def close(self) -> None:
-        """Commit what this run added to the on-disk cache."""
+        """Commit what this run added to the on-disk cache, and the image's unit manifest."""
         if self.translator.disk is not None:
+            self.translator.save_manifest()
             self.translator.disk.close()
 
     # ------------------------------------------------------------------ raw execution

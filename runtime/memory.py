@@ -12,7 +12,6 @@ syscall layer answers -EFAULT instead of faulting the host process.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import mmap as _mmap
 import os
@@ -38,7 +37,8 @@ STACK_TOP = 0xFF_F000_0000
 MMAP_TOP = 0xFF_0000_0000
 MMAP_BOTTOM = 0x10_0000_0000
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+from runtime.hostlibc import libc as _libc  # noqa: E402
+
 _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [
     ctypes.c_void_p,

@@ -11,7 +11,9 @@ if TYPE_CHECKING:
 def collect_stats(m: Machine) -> dict[str, Any]:
     t = m.translator
     ts = t.stats
-    jt = t.jit.times
+    from translator.jit import CompileTimes
+
+    jt = t._jit.times if t._jit is not None else CompileTimes()
     blocks_executed = m.cpu.blocks
     exits = dict(m.stats.exits)
     total_exits = sum(exits.values())
@@ -33,6 +35,10 @@ def collect_stats(m: Machine) -> dict[str, Any]:
         "cache_disk_corrupt": t.disk.stats.corrupt if t.disk else None,
         "guest_insns_compiled": ts.translated_insns,
         "code_bytes": ts.code_bytes,
+        "link_seconds": ts.link_s,
+        "units_prefetched": ts.prefetched,
+        "prefetch_seconds": ts.prefetch_s,
+        "mcjit_loads": ts.mcjit_loads,
         "invalidations": ts.invalidations,
         "decode_seconds": ts.discover_s,
         "lift_seconds": ts.lift_s,
@@ -59,12 +65,14 @@ def print_stats(s: dict[str, Any], out: TextIO) -> None:
         ("  parse IR", f"{s['parse_seconds'] * 1000:.1f} ms"),
         ("  optimize", f"{s['optimize_seconds'] * 1000:.1f} ms"),
         ("  codegen", f"{s['codegen_seconds'] * 1000:.1f} ms"),
+        ("  link (load code)", f"{s['link_seconds'] * 1000:.1f} ms"),
         ("time in translated code", f"{s['exec_seconds'] * 1000:.1f} ms"),
         ("time in syscalls", f"{s['syscall_seconds'] * 1000:.1f} ms"),
         ("wall time", f"{s['wall_seconds'] * 1000:.1f} ms"),
         ("guest instructions compiled (misses)", f"{s['guest_insns_compiled']}"),
         ("code bytes compiled", f"{s['code_bytes']}"),
         ("units from on-disk cache", f"{s['cache_disk_hits']}"),
+        ("  of which prefetched at start-up", f"{s['units_prefetched']}"),
         ("units from in-memory cache", f"{s['cache_memory_hits']}"),
         ("lookup-table refills", f"{s['cache_table_refills']}"),
         ("invalidated units", f"{s['invalidations']}"),

@@ -12,7 +12,6 @@ kernel never touches host memory outside it (DESIGN invariant 2).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -42,7 +41,8 @@ X86_64_NR: dict[str, int] = {
     "close_range": 436, "faccessat2": 439,
 }
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+from runtime.hostlibc import libc as _libc  # noqa: E402
+
 _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
 

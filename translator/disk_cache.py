@@ -11,6 +11,7 @@ digest; a row that fails the check is deleted and the unit retranslated, never e
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import time
@@ -29,6 +30,11 @@ CREATE TABLE IF NOT EXISTS units (
     hits INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS units_lru ON units(last_used);
+CREATE TABLE IF NOT EXISTS manifests (
+    image BLOB PRIMARY KEY,
+    units TEXT NOT NULL,
+    updated REAL NOT NULL
+);
 """
 
 
@@ -60,6 +66,7 @@ class DiskCache:
         self._db.executescript(SCHEMA)
         self._pending: list[tuple[bytes, bytes, bytes, int, float, float]] = []
         self._used: list[bytes] = []
+        self._manifest: tuple[bytes, str] | None = None
 
     def get(self, key: bytes) -> bytes | None:
         row = self._db.execute("SELECT obj, digest FROM units WHERE key=?", (key,)).fetchone()
@@ -76,6 +83,36 @@ class DiskCache:
         self._used.append(key)
         return bytes(obj)
 
+    def get_many(self, keys: list[bytes]) -> dict[bytes, bytes]:
+        """Several verified objects in one query (warm start-up)."""
+        out: dict[bytes, bytes] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, obj, digest in self._db.execute(
+                    f"SELECT key, obj, digest FROM units WHERE key IN ({marks})", chunk):
+                if hashlib.blake2b(obj, digest_size=16).digest() == digest:
+                    out[bytes(key)] = bytes(obj)
+                    self._used.append(bytes(key))
+                else:
+                    self.stats.corrupt += 1
+                    self._db.execute("DELETE FROM units WHERE key=?", (key,))
+        self.stats.hits += len(out)
+        return out
+
+    def get_manifest(self, image: bytes) -> list[dict]:
+        row = self._db.execute("SELECT units FROM manifests WHERE image=?", (image,)).fetchone()
+        if row is None:
+            return []
+        try:
+            recs = json.loads(row[0])
+            return [r for r in recs if isinstance(r, dict)]
+        except ValueError:
+            return []
+
+    def put_manifest(self, image: bytes, recs: list[dict]) -> None:
+        self._manifest = (image, json.dumps(recs, separators=(",", ":")))
+
     def put(self, key: bytes, obj: bytes) -> None:
         now = time.time()
         digest = hashlib.blake2b(obj, digest_size=16).digest()
@@ -86,11 +123,15 @@ class DiskCache:
 
     def flush(self) -> None:
         """Commit pending entries and usage times, then evict beyond the size bound."""
-        if not self._pending and not self._used:
+        if not self._pending and not self._used and self._manifest is None:
             return
         now = time.time()
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
+            if self._manifest is not None:
+                self._db.execute("INSERT OR REPLACE INTO manifests VALUES (?,?,?)",
+                                 (*self._manifest, now))
+                self._manifest = None
             self._db.executemany(
                 "INSERT OR REPLACE INTO units(key, obj, digest, size, created, last_used) "
                 "VALUES (?,?,?,?,?,?)", self._pending)
@@ -121,6 +162,7 @@ class DiskCache:
     def clear(self) -> None:
         with self._db:
             self._db.execute("DELETE FROM units")
+            self._db.execute("DELETE FROM manifests")
         self._db.execute("VACUUM")
 
     def summary(self) -> dict[str, float]:

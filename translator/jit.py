@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-import llvmlite.binding as llvm
+if TYPE_CHECKING:
+    import llvmlite.binding as llvm
+else:
+    llvm: Any = None  # imported on first use: importing llvmlite costs ~150 ms of start-up
 
 _initialized = False
 
 
 def _init() -> None:
-    global _initialized
+    global _initialized, llvm
     if not _initialized:
+        import llvmlite.binding
+
+        llvm = llvmlite.binding
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
         _initialized = True

@@ -10,13 +10,12 @@ siglongjmp back to the trampoline: Python's signal machinery never runs inside t
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import signal
+from typing import Callable
 
 from runtime.cpu_state import EXIT_FAULT, EXIT_MISS, offset_of
 from runtime.memory import GUARD, GUEST_BASE, WINDOW_SIZE
 from translator.ir import Builder, Function, Module, Val, const
-from translator.jit import JIT, add_symbol
 from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL
 
 JMPBUF_BYTES = 512  # glibc's sigjmp_buf is 200 bytes on x86_64; leave room
@@ -101,26 +100,46 @@ SA_NODEFER = 0x40000000
 
 
 class Native:
-    """Owns the lookup table and the compiled trampoline; installs the fault handler."""
+    """Owns the lookup table and the trampoline; installs the fault handler.
 
-    def __init__(self, jit: JIT) -> None:
-        n = 1 << LOOKUP_BITS
-        self.table = (ctypes.c_uint64 * (2 * n))()
-        self.clear()
-        add_symbol(LOOKUP_SYMBOL, ctypes.addressof(self.table))
-        enter, handler = jit.compile(_native_ir(), ["elfjit_enter", "elfjit_on_fault"], level=2)
+    `link(obj, names)` places compiled objects in memory (the translator's object loader);
+    `compile()` produces the trampoline's object when it is not cached.
+    """
+
+    OBJECT_NAMES = ["elfjit_enter", "elfjit_on_fault"]
+
+    def __init__(self, native_object: bytes, link: Callable[[bytes, list[str]], list[int]],
+                 lookup: LookupTable) -> None:
+        self.lookup = lookup
+        self.set_entry = lookup.set_entry
+        self.clear = lookup.clear
+        enter, handler = link(native_object, self.OBJECT_NAMES)
         self.enter = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p)(enter)
         self._install(handler)
 
     @staticmethod
+    def ir() -> str:
+        return _native_ir()
+
+    @staticmethod
     def _install(handler: int) -> None:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        from runtime.hostlibc import libc
         act = _Sigaction()
         act.sa_handler = handler
         act.sa_flags = SA_SIGINFO | SA_NODEFER
         for sig in (signal.SIGSEGV, signal.SIGBUS):
             if libc.sigaction(int(sig), ctypes.byref(act), None) != 0:
                 raise OSError(ctypes.get_errno(), "sigaction")
+
+
+class LookupTable:
+    """The direct-mapped guest pc -> host code table that translated code chains through."""
+
+    def __init__(self) -> None:
+        n = 1 << LOOKUP_BITS
+        self.table = (ctypes.c_uint64 * (2 * n))()
+        self.address = ctypes.addressof(self.table)
+        self.clear()
 
     def set_entry(self, pc: int, code: int) -> None:
         i = (pc >> 2) & ((1 << LOOKUP_BITS) - 1)
@@ -130,4 +149,3 @@ class Native:
     def clear(self) -> None:
         """Empty the table: all-ones is no guest pc (it is not 4-byte aligned)."""
         ctypes.memset(self.table, 0xFF, ctypes.sizeof(self.table))
-

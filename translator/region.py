@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from translator.isa.registry import bits, sext
+from translator.bitfields import bits, sext
 
 FALL, JUMP, COND, CALL, INDIRECT, STOP = range(6)
 

@@ -13,15 +13,18 @@ import hashlib
 import struct
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from runtime.memory import GUEST_BASE, PROT_EXEC, GuestMemory
+from runtime.memory import GUEST_BASE, PROT_EXEC, PROT_READ, GuestMemory
 from translator import translator_fingerprint
 from translator.disk_cache import DiskCache
-from translator.jit import JIT
-from translator.lift_context import LOOKUP_BITS
-from translator.lifter import lift_region
-from translator.native import Native
+from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL
+from translator.native import LookupTable, Native
+from translator.objload import ObjectLoader
 from translator.region import Region, discover
+
+if TYPE_CHECKING:
+    from translator.jit import JIT
 
 
 @dataclass
@@ -33,6 +36,10 @@ class Unit:
     ninsns: int
     nblocks: int
     tier: str = "baseline"
+    level: int = 1
+    hot_threshold: int | None = None
+    key: bytes = b""
+    layout: tuple[tuple[int, int], ...] = ()  # (block address, instruction count)
 
 
 @dataclass
@@ -61,6 +68,10 @@ class TranslationStats:
     disk_hits: int = 0
     translated_insns: int = 0  # instructions actually lifted and compiled (cache misses)
     code_bytes: int = 0
+    link_s: float = 0.0  # placing compiled objects in memory
+    mcjit_loads: int = 0  # objects our loader left to MCJIT
+    prefetched: int = 0  # units installed at start-up from the image's manifest
+    prefetch_s: float = 0.0
     invalidations: int = 0
     by_tier: dict[str, int] = field(default_factory=dict)
 
@@ -72,12 +83,48 @@ class Translator:
         self.disk = disk
         self.loaded: dict[bytes, int] = {}  # in-memory cache: key -> host code
         self.policy = policy or TierPolicy()
-        self.jit = JIT(self.policy.baseline_level)
-        self.native = Native(self.jit)
-        self.units: dict[int, Unit] = {}
         self.stats = TranslationStats()
+        self.lookup = LookupTable()
+        self.symbols = {LOOKUP_SYMBOL: self.lookup.address}
+        self.loader = ObjectLoader(self.symbols)
+        self._jit: JIT | None = None
+        self.native = Native(self._native_object(), self._link, self.lookup)
+        self.units: dict[int, Unit] = {}
+        self._image: tuple[bytes, int, int] | None = None
         self._exec_ranges: list[tuple[int, int]] = []
         mem.invalidate_hooks.append(self.invalidate)
+
+    # ---------------------------------------------------------------- code generation
+    @property
+    def jit(self) -> JIT:
+        """The LLVM JIT, created on first use: a fully cached run never imports llvmlite."""
+        if self._jit is None:
+            from translator.jit import JIT, add_symbol
+
+            self._jit = JIT(self.policy.baseline_level)
+            for name, addr in self.symbols.items():
+                add_symbol(name, addr)
+        return self._jit
+
+    def _link(self, obj: bytes, names: list[str]) -> list[int]:
+        """Place an object in memory: our own loader, else MCJIT for what it can't handle."""
+        t0 = time.perf_counter()
+        addrs = self.loader.load(obj, names)
+        if addrs is None:
+            self.stats.mcjit_loads += 1
+            addrs = self.jit.load_object(obj, names)
+        self.stats.link_s += time.perf_counter() - t0
+        return addrs
+
+    def _native_object(self) -> bytes:
+        key = hashlib.blake2b(f"{translator_fingerprint()}|native|{GUEST_BASE}|{LOOKUP_BITS}"
+                              .encode(), digest_size=20).digest()
+        obj = self.disk.get(key) if self.disk is not None else None
+        if obj is None:
+            obj = self.jit.compile_object(Native.ir(), level=2)
+            if self.disk is not None:
+                self.disk.put(key, obj)
+        return obj
 
     # ---------------------------------------------------------------- fetching guest code
     def _fetch(self, addr: int) -> int | None:
@@ -132,43 +179,113 @@ class Translator:
         step = tier == "step"
         region = discover(pc, self._fetch, max_insns, follow_branches=not step)
         t1 = time.perf_counter()
+        self.stats.discover_s += t1 - t0
         if not region.blocks:
             return False
         key = self._key(region, tier, level, hot_threshold)
-        s = self.stats
         code = self.loaded.get(key)
-        t2 = t1
         if code is not None:
-            s.memory_hits += 1
+            self.stats.memory_hits += 1
         else:
-            # Names carry the key: a retranslation of changed code never clashes with old code.
-            name = f"u_{pc:x}_{key[:6].hex()}"
             obj = self.disk.get(key) if self.disk is not None else None
             if obj is None:
-                text = lift_region(region, name, hot_threshold, chain=not step,
-                                   precise_pc=tier != "optimized",
-                                   direct=tier != "optimized" and self.policy.direct_baseline)
-                t2 = time.perf_counter()
-                obj = self.jit.compile_object(text, level)
-                if self.disk is not None:
-                    self.disk.put(key, obj)
-                s.translated_insns += region.ninsns
-                s.code_bytes += len(obj)
+                obj = self._compile(region, key, tier, level, hot_threshold)
             else:
-                s.disk_hits += 1
-            (code,) = self.jit.load_object(obj, [name])
+                self.stats.disk_hits += 1
+            (code,) = self._link(obj, [self._name(pc, key)])
             self.loaded[key] = code
+        self._install(region, code, tier, level, hot_threshold, key)
+        return True
+
+    @staticmethod
+    def _name(pc: int, key: bytes) -> str:
+        # Names carry the key: a retranslation of changed code never clashes with old code.
+        return f"u_{pc:x}_{key[:6].hex()}"
+
+    def _compile(self, region: Region, key: bytes, tier: str, level: int,
+                 hot_threshold: int | None) -> bytes:
+        from translator.lifter import lift_region
+
+        t0 = time.perf_counter()
+        text = lift_region(region, self._name(region.entry, key), hot_threshold,
+                           chain=tier != "step", precise_pc=tier != "optimized",
+                           direct=tier != "optimized" and self.policy.direct_baseline)
+        self.stats.lift_s += time.perf_counter() - t0
+        obj = self.jit.compile_object(text, level)
+        if self.disk is not None:
+            self.disk.put(key, obj)
+        self.stats.translated_insns += region.ninsns
+        self.stats.code_bytes += len(obj)
+        return obj
+
+    def _install(self, region: Region, code: int, tier: str, level: int,
+                 hot_threshold: int | None, key: bytes) -> None:
+        pc = region.entry
         hi = max(a + 4 * len(ws) for a, ws in region.blocks.items())
-        u = Unit(pc, code, min(region.blocks), hi, region.ninsns, len(region.blocks), tier)
+        layout = tuple((a, len(ws)) for a, ws in region.blocks.items())
+        u = Unit(pc, code, min(region.blocks), hi, region.ninsns, len(region.blocks), tier,
+                 level, hot_threshold, key, layout)
         self.units[pc] = u
         self.native.set_entry(pc, code)
+        s = self.stats
         s.units += 1
         s.blocks += u.nblocks
         s.insns += u.ninsns
-        s.discover_s += t1 - t0
-        s.lift_s += t2 - t1
         s.by_tier[tier] = s.by_tier.get(tier, 0) + 1
-        return True
+
+    # ---------------------------------------------------------------- warm start
+    def _region_from_layout(self, entry: int, layout: list[list[int]]) -> Region | None:
+        """Re-read a unit's guest blocks from memory, or None if any is not executable."""
+        region = Region(entry)
+        for addr, n in layout:
+            if n <= 0 or not self.mem.check(addr, 4 * n, PROT_READ | PROT_EXEC):
+                return None
+            region.blocks[addr] = list(struct.unpack(f"<{n}I", self.mem.read(addr, 4 * n)))
+            region.ninsns += n
+        return region
+
+    def prefetch(self, image_key: bytes, lo: int, hi: int) -> int:
+        """Install the units a previous run of this image used, before the guest starts.
+
+        Each unit's guest bytes are re-read and re-hashed first: a unit is installed only if
+        its key still matches what is in memory now (DESIGN invariant 4).
+        """
+        self._image = (image_key, lo, hi)
+        if self.disk is None:
+            return 0
+        t0 = time.perf_counter()
+        wanted = []
+        for rec in self.disk.get_manifest(image_key):
+            region = self._region_from_layout(rec["pc"], rec["layout"])
+            if region is None:
+                continue
+            key = self._key(region, rec["tier"], rec["level"], rec["hot"])
+            if key.hex() == rec["key"]:
+                wanted.append((region, rec, key))
+        objs = self.disk.get_many([k for _, _, k in wanted])
+        n = 0
+        for region, rec, key in wanted:
+            obj = objs.get(key)
+            if obj is None:
+                continue
+            (code,) = self._link(obj, [self._name(region.entry, key)])
+            self.loaded[key] = code
+            self._install(region, code, rec["tier"], rec["level"], rec["hot"], key)
+            n += 1
+        self.stats.prefetched += n
+        self.stats.prefetch_s += time.perf_counter() - t0
+        return n
+
+    def save_manifest(self) -> None:
+        """Record which units this run of the image used, for the next run's prefetch."""
+        if self.disk is None or self._image is None:
+            return
+        image_key, lo, hi = self._image
+        recs = [{"pc": u.entry, "tier": u.tier, "level": u.level, "hot": u.hot_threshold,
+                 "key": u.key.hex(), "layout": u.layout}
+                for u in self.units.values()
+                if u.tier != "step" and lo <= u.lo and u.hi <= hi]
+        self.disk.put_manifest(image_key, recs)
 
     def invalidate(self, start: int, end: int) -> None:
         """Forget every unit lifted from guest bytes in [start, end)."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from translator.bitfields import bit, bits, sext  # noqa: F401  (re-exported to lifters)
+
 if TYPE_CHECKING:
     from translator.lift_context import LiftContext
 
@@ -76,18 +78,3 @@ def lookup(word: int) -> Form | None:
             break
     _cache[word] = found
     return found
-
-
-def bits(word: int, hi: int, lo: int) -> int:
-    """Bits hi..lo (inclusive) of an encoding."""
-    return (word >> lo) & ((1 << (hi - lo + 1)) - 1)
-
-
-def bit(word: int, n: int) -> int:
-    return (word >> n) & 1
-
-
-def sext(value: int, width: int) -> int:
-    """Sign-extend a `width`-bit field."""
-    value &= (1 << width) - 1
-    return value - (1 << width) if value >> (width - 1) else value

@@ -1,0 +1,551 @@
+"""Lockstep mode (`elfjit --difftest unicorn PROGRAM`): elfjit and Unicorn, block by block.
+
+Why block by block: a whole-program run that merely prints the wrong answer says nothing about
+*where* the translator went wrong. Here elfjit runs in its step tier (one guest basic block per
+unit, no chaining, so every block returns to Python), Unicorn runs the same block from the same
+state, and the register files are compared after every block. Syscalls are serviced once, by
+elfjit; their results and every memory change they made are then copied into Unicorn, so the
+oracle never needs its own syscall layer. Memory is compared at each syscall, before it is
+serviced: a wrong store is caught at the next syscall, a wrong register at the end of its block.
+
+On the first divergence the block, its disassembly, the first instruction whose result differs
+(found by replaying the block one instruction at a time in both engines) and both register files
+are printed and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import os
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from runtime.cpu_state import (
+    EXIT_BRK,
+    EXIT_FAULT,
+    EXIT_MISS,
+    EXIT_NAMES,
+    EXIT_SVC,
+    EXIT_UNDEF,
+    OFFSETS,
+    STATE_SIZE,
+    CPUState,
+)
+from runtime.memory import PROT_WRITE, GuestMemory, Mapping
+
+# The registers compared after every block, in report order. FPSR is left out on purpose: its
+# cumulative exception bits are not modelled by the lifter, and a guest that reads them through
+# MRS shows up as a difference in the destination register anyway.
+XREGS = tuple(f"x{i}" for i in range(31))
+VREGS = tuple(f"v{i}" for i in range(32))
+REG_NAMES: tuple[str, ...] = (*XREGS, "sp", "pc", "nzcv", "fpcr", "tpidr", *VREGS)
+_SCALARS = ("sp", "pc", "fpcr", "tpidr")
+
+SIGILL, SIGTRAP, SIGSEGV = 4, 5, 11
+# Unicorn's `until` address: never reached, so only the instruction count ends a run.
+_NOWHERE = (1 << 64) - 4
+
+
+class UnicornMissing(RuntimeError):
+    """The unicorn package is not importable: lockstep mode cannot run."""
+
+
+def unicorn_available() -> bool:
+    """True when `import unicorn` works (the CLI checks this to give one clear line)."""
+    try:
+        import unicorn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------- elfjit state
+def read_elfjit(cpu: CPUState) -> tuple[int, ...]:
+    """All compared registers of elfjit, in REG_NAMES order, from one copy of the state.
+
+    One string_at and a few unpacks instead of ~70 ctypes reads: this runs after every block.
+    """
+    raw = ctypes.string_at(cpu.address, STATE_SIZE)
+    xs = struct.unpack_from("<31Q", raw, OFFSETS["x"])
+    sp, pc = struct.unpack_from("<QQ", raw, OFFSETS["sp"])[0], struct.unpack_from(
+        "<Q", raw, OFFSETS["pc"])[0]
+    f = raw[OFFSETS["flags"]:OFFSETS["flags"] + 4]
+    nzcv = ((f[0] & 1) << 31) | ((f[1] & 1) << 30) | ((f[2] & 1) << 29) | ((f[3] & 1) << 28)
+    fpcr = struct.unpack_from("<Q", raw, OFFSETS["fpcr"])[0]
+    tpidr = struct.unpack_from("<Q", raw, OFFSETS["tpidr"])[0]
+    halves = struct.unpack_from("<64Q", raw, OFFSETS["v"])
+    vs = tuple(halves[2 * i] | (halves[2 * i + 1] << 64) for i in range(32))
+    return (*xs, sp, pc, nzcv, fpcr, tpidr, *vs)
+
+
+def write_elfjit(cpu: CPUState, regs: tuple[int, ...]) -> None:
+    """Set elfjit's registers from a REG_NAMES-ordered tuple (replaying a block)."""
+    r = dict(zip(REG_NAMES, regs))
+    for i in range(31):
+        cpu.set_x(i, r[f"x{i}"])
+    for i in range(32):
+        cpu.set_v(i, r[f"v{i}"])
+    for name in _SCALARS:
+        setattr(cpu, name, r[name])
+    cpu.nzcv = r["nzcv"]
+
+
+# ---------------------------------------------------------------------------- Unicorn side
+@dataclass
+class UcOutcome:
+    """How a Unicorn run over one block ended."""
+
+    kind: str  # "ok", "svc", "brk", "fault"
+    detail: str = ""
+    nondeterministic: bool = False  # the block read the cycle counter: not comparable
+
+
+@dataclass
+class Mirror:
+    """A Unicorn instance holding a copy of the guest address space and registers."""
+
+    uc: Any
+    regs: list[int]  # Unicorn register ids in REG_NAMES order
+    mapped: list[tuple[int, int, int]] = field(default_factory=list)
+    undo: list[tuple[int, bytes]] = field(default_factory=list)  # this block's overwritten bytes
+    intr: int | None = None
+    bad_access: str = ""
+
+    @classmethod
+    def create(cls) -> Mirror:
+        try:
+            from unicorn import (
+                UC_ARCH_ARM64,
+                UC_HOOK_INTR,
+                UC_HOOK_MEM_INVALID,
+                UC_HOOK_MEM_WRITE,
+                UC_MODE_ARM,
+                Uc,
+            )
+            from unicorn import arm64_const as a
+        except ImportError as e:
+            raise UnicornMissing(str(e)) from None
+        uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        # FP/SIMD enabled (CPACR_EL1.FPEN = 0b11), as Linux does for EL0.
+        uc.reg_write(a.UC_ARM64_REG_CPACR_EL1, 3 << 20)
+        ids = [getattr(a, f"UC_ARM64_REG_X{i}") for i in range(31)]
+        ids += [a.UC_ARM64_REG_SP, a.UC_ARM64_REG_PC, a.UC_ARM64_REG_NZCV, a.UC_ARM64_REG_FPCR,
+                a.UC_ARM64_REG_TPIDR_EL0]
+        ids += [getattr(a, f"UC_ARM64_REG_Q{i}") for i in range(32)]
+        m = cls(uc, ids)
+        uc.hook_add(UC_HOOK_INTR, m._on_intr)
+        uc.hook_add(UC_HOOK_MEM_WRITE, m._on_write)
+        uc.hook_add(UC_HOOK_MEM_INVALID, m._on_invalid)
+        return m
+
+    # -- hooks
+    def _on_intr(self, uc: Any, intno: int, _data: Any) -> None:
+        """SVC/BRK inside Unicorn: end the block here; elfjit services it, not Unicorn."""
+        self.intr = intno
+        uc.emu_stop()
+
+    def _on_write(self, uc: Any, _access: int, addr: int, size: int, _value: int,
+                  _data: Any) -> None:
+        # An undo log, so a diverging block can be replayed from its pre-block memory.
+        try:
+            self.undo.append((addr, bytes(uc.mem_read(addr, size))))
+        except Exception:  # noqa: BLE001 - an unmapped target faults right after this hook
+            pass
+
+    def _on_invalid(self, _uc: Any, access: int, addr: int, size: int, _value: int,
+                    _data: Any) -> bool:
+        self.bad_access = f"invalid access (type {access}) of {size} bytes at {addr:#x}"
+        return False
+
+    # -- registers
+    def read(self) -> tuple[int, ...]:
+        vals = list(self.uc.reg_read_batch(self.regs))
+        nz = REG_NAMES.index("nzcv")
+        vals[nz] &= 0xF0000000
+        return tuple(vals)
+
+    def write(self, regs: tuple[int, ...]) -> None:
+        self.uc.reg_write_batch(list(zip(self.regs, regs)))
+
+    # -- memory
+    def sync_maps(self, mem: GuestMemory) -> list[Mapping]:
+        """Make Unicorn's mappings equal elfjit's; returns the mappings that are new there."""
+        want = [(m.start, m.end, m.prot) for m in mem.maps]
+        if want == self.mapped:
+            return []
+        old, new = set(self.mapped), set(want)
+        for start, end, _prot in sorted(old - new):
+            self.uc.mem_unmap(start, end - start)
+        fresh = []
+        for m in mem.maps:
+            if (m.start, m.end, m.prot) not in old:
+                self.uc.mem_map(m.start, m.end - m.start, m.prot)
+                fresh.append(m)
+        self.mapped = want
+        return fresh
+
+    def copy_in(self, mem: GuestMemory, maps: list[Mapping]) -> None:
+        """Copy the contents of `maps` from elfjit's memory into Unicorn."""
+        for m in maps:
+            if m.prot:  # PROT_NONE pages are not readable on the host either
+                self.uc.mem_write(m.start, ctypes.string_at(mem.host(m.start), m.end - m.start))
+
+    def compare_writable(self, mem: GuestMemory) -> str | None:
+        """A one-paragraph description of the first writable byte that differs, or None."""
+        for m in mem.maps:
+            if not m.prot & PROT_WRITE:
+                continue
+            size = m.end - m.start
+            ours = ctypes.string_at(mem.host(m.start), size)
+            theirs = bytes(self.uc.mem_read(m.start, size))
+            if ours == theirs:
+                continue
+            i = next(k for k in range(size) if ours[k] != theirs[k])
+            at = m.start + i
+            lo = i & ~15
+            return (f"memory differs in mapping {m.start:#x}-{m.end:#x} {m.perms()} "
+                    f"{m.name or '[anon]'} first at {at:#x}\n"
+                    f"  elfjit  {m.start + lo:#x}: {ours[lo:lo + 16].hex(' ')}\n"
+                    f"  unicorn {m.start + lo:#x}: {theirs[lo:lo + 16].hex(' ')}")
+        return None
+
+    def rollback(self) -> list[tuple[int, bytes]]:
+        """Undo this block's writes in Unicorn; returns what was restored (for elfjit too)."""
+        restored = list(reversed(self.undo))
+        for addr, old in restored:
+            self.uc.mem_write(addr, old)
+        self.undo.clear()
+        return restored
+
+    # -- execution
+    def run(self, pc: int, words: list[int], total: int | None = None) -> UcOutcome:
+        """Run `total` instructions (default: the block once) of the block `words` at `pc`.
+
+        A block that branches back to itself loops inside its elfjit unit, so `total` may
+        cover several iterations; Unicorn follows the same control flow by itself. MRS reads of
+        registers that Linux emulates are done here, with elfjit's values.
+        """
+        from unicorn import UcError
+
+        self.undo.clear()
+        self.intr = None
+        self.bad_access = ""
+        n = len(words)
+        total = n if total is None else total
+        emulated = [k for k, w in enumerate(words) if _emulated_mrs(w) is not None]
+        nondet = False
+        # (start index in the block, instructions) pieces separated by emulated MRS
+        pieces: list[tuple[int, int]] = []
+        if not emulated:
+            pieces = [(0, total)]
+        else:
+            done = 0
+            while done < total:
+                i = done % n
+                nxt = next((k for k in emulated if k >= i), n)
+                if nxt > i:
+                    step = min(nxt - i, total - done)
+                    pieces.append((i, step))
+                    done += step
+                if done < total and nxt < n:
+                    pieces.append((nxt, -1))  # -1: emulate this MRS
+                    done += 1
+        for i, count in pieces:
+            cur = pc + 4 * i
+            if count < 0:
+                value = _emulated_mrs(words[i])
+                assert value is not None
+                if value < 0:
+                    nondet = True  # the cycle counter: whatever elfjit read, Unicorn can't match
+                    value = time.monotonic_ns()
+                rt = words[i] & 31
+                if rt != 31:
+                    self.uc.reg_write(self.regs[rt], value)
+                self.uc.reg_write(self.regs[REG_NAMES.index("pc")], cur + 4)
+                continue
+            try:
+                self.uc.emu_start(cur, _NOWHERE, count=count)
+            except UcError as e:
+                return UcOutcome("fault", f"{e}; {self.bad_access}".rstrip("; "), nondet)
+            if self.intr is not None:
+                return self._intr_outcome(nondet)
+        return UcOutcome("ok", nondeterministic=nondet)
+
+    def _intr_outcome(self, nondet: bool) -> UcOutcome:
+        # EXCP_SWI = 2 (SVC), EXCP_BKPT = 7 (BRK); anything else is reported as it is.
+        if self.intr == 2:
+            return UcOutcome("svc", nondeterministic=nondet)
+        if self.intr == 7:
+            return UcOutcome("brk", nondeterministic=nondet)
+        return UcOutcome("fault", f"cpu exception {self.intr}", nondet)
+
+
+def _emulated_mrs(word: int) -> int | None:
+    """For an MRS of a register Linux emulates for EL0 (ID registers, CTR, DCZID, counters):
+    the value elfjit gives it (-1 for the free-running counter); None for anything else.
+
+    Unicorn models a real CPU at EL1, so its MIDR/ID_AA64* are not what a Linux process sees;
+    elfjit's values are the contract here (see translator/isa/system.py).
+    """
+    if word & 0xFFF00000 != 0xD5300000:
+        return None
+    from translator.isa import system as s
+
+    reg = (word >> 5) & 0xFFFF
+    if reg in (s.NZCV, *s.STATE_SYSREGS):
+        return None
+    if reg in (s.CNTVCT_EL0, s.CNTPCT_EL0):
+        return -1
+    if reg in s.CONSTANT_SYSREGS:
+        return s.CONSTANT_SYSREGS[reg]
+    if s._is_id_space(reg):
+        return 0
+    return None
+
+
+# ---------------------------------------------------------------------------- the loop
+@dataclass
+class Counters:
+    blocks: int = 0
+    insns: int = 0
+    syscalls: int = 0
+    unchecked: int = 0  # blocks that read the cycle counter
+
+
+class Lockstep:
+    """One lockstep run of one program."""
+
+    def __init__(self, program: str, argv: list[str], env: list[str],
+                 out: TextIO = sys.stderr) -> None:
+        from runtime.loader import load_program
+        from runtime.machine import Machine, Options
+        from translator.translator import TierPolicy
+
+        self.out = out
+        self.mirror = Mirror.create()
+        self.machine = Machine(Options(policy=TierPolicy(step=True, hot_threshold=None)),
+                               exe_path=os.path.abspath(program))
+        image = load_program(self.machine.mem, program, argv, env)
+        self.machine.proc.argv = list(argv)
+        cpu = self.machine.cpu
+        cpu.pc = image.entry
+        cpu.sp = image.sp
+        self.counts = Counters()
+        fresh = self.mirror.sync_maps(self.machine.mem)
+        self.mirror.copy_in(self.machine.mem, fresh)
+        self.mirror.write(read_elfjit(cpu))
+        self.last_syscall_block: int | None = None
+        self.block_ran = 0  # instructions the current block ran (several passes if it loops)
+
+    # -- helpers
+    def _words(self, pc: int, n: int) -> list[int]:
+        raw = ctypes.string_at(self.machine.mem.host(pc), 4 * n)
+        return list(struct.unpack(f"<{n}I", raw))
+
+    def _summary(self) -> str:
+        c = self.counts
+        extra = f" ({c.unchecked} blocks reading the cycle counter not compared)" if c.unchecked \
+            else ""
+        return (f"lockstep: {c.blocks} blocks, {c.insns} instructions, {c.syscalls} syscalls "
+                f"compared{extra}")
+
+    def _say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    # -- main loop
+    def run(self) -> int:
+        """Run to the guest's exit; returns its status, or 1 on the first divergence."""
+        from syscalls.abi import GuestExit, GuestKilled
+        from syscalls.table import dispatch
+
+        m = self.machine
+        cpu, tr, mirror = m.cpu, m.translator, self.mirror
+        enter = tr.native.enter
+        pre = read_elfjit(cpu)
+        while True:
+            pc = cpu.pc
+            if not tr.ensure(pc):
+                outcome = mirror.run(pc, [0])
+                if outcome.kind == "fault":
+                    return self._guest_fault(f"jump to non-executable address {pc:#x}", pc)
+                return self._diverged(pc, [], pre, f"elfjit cannot execute at {pc:#x} but "
+                                      f"Unicorn ran it ({outcome.kind})")
+            unit = tr.units[pc]
+            n = unit.ninsns
+            words = self._words(pc, n)
+            entered = cpu.blocks
+            reason = enter(cpu.address)
+            # A block that branches to itself loops inside its unit: count the passes.
+            passes = max(1, cpu.blocks - entered)
+            if reason in (EXIT_MISS, EXIT_SVC):
+                last = n
+            elif reason in (EXIT_UNDEF, EXIT_BRK):
+                last = (cpu.pc - pc) // 4 + (1 if reason == EXIT_BRK else 0)
+            elif reason == EXIT_FAULT:
+                last = (cpu.fault_pc - pc) // 4 + 1 if pc <= cpu.fault_pc < pc + 4 * n else n
+            else:
+                return self._diverged(pc, words, pre,
+                                      f"unexpected elfjit exit {EXIT_NAMES.get(reason, reason)}")
+            ran = (passes - 1) * n + last
+            outcome = mirror.run(pc, words, ran) if ran else UcOutcome("ok")
+            self.counts.blocks += passes
+            self.counts.insns += ran
+            self.block_ran = ran
+            # -- how each engine left the block must agree
+            want = {EXIT_MISS: "ok", EXIT_SVC: "svc", EXIT_BRK: "brk", EXIT_UNDEF: "ok",
+                    EXIT_FAULT: "fault"}[reason]
+            if outcome.kind != want:
+                return self._diverged(pc, words, pre,
+                                      f"elfjit left the block by {EXIT_NAMES[reason]} "
+                                      f"but Unicorn by {outcome.kind} {outcome.detail}".rstrip())
+            if reason == EXIT_FAULT:
+                return self._guest_fault(f"segmentation fault at address {cpu.exit_info:#x} "
+                                         f"(Unicorn: {outcome.detail})", cpu.fault_pc)
+            if reason == EXIT_BRK:
+                mirror.uc.reg_write(mirror.regs[REG_NAMES.index("pc")], cpu.pc)
+            ours = read_elfjit(cpu)
+            theirs = mirror.read()
+            if outcome.nondeterministic:
+                self.counts.unchecked += 1
+                mirror.write(ours)
+                theirs = ours
+            if ours != theirs:
+                return self._diverged(pc, words, pre, "registers differ after the block",
+                                      ours, theirs)
+            pre = ours
+            if reason == EXIT_UNDEF:
+                from translator.disasm import disasm_one
+
+                w = words[ran] if ran < len(words) else 0
+                self._say(self._summary() + "; no divergence")
+                self._say(f"elfjit: unimplemented instruction {w:08x} {disasm_one(w, cpu.pc)} "
+                          f"at {cpu.pc:#x} (SIGILL)")
+                return 128 + SIGILL
+            if reason == EXIT_BRK:
+                self._say(self._summary() + "; no divergence")
+                self._say(f"elfjit: BRK #{cpu.exit_info:#x} at {cpu.pc:#x} (SIGTRAP)")
+                return 128 + SIGTRAP
+            if reason != EXIT_SVC:
+                continue
+            # -- a syscall: compare memory, let elfjit service it, hand the result to Unicorn
+            self.counts.syscalls += 1
+            diff = mirror.compare_writable(m.mem)
+            if diff is not None:
+                since = (f" (the previous syscall was in the block at "
+                         f"{self.last_syscall_block:#x})" if self.last_syscall_block is not None
+                         else " (no syscall before this one)")
+                return self._diverged(pc, words, pre,
+                                      f"{diff}\n  a store since the previous syscall went "
+                                      f"wrong{since}; registers agree", ours, theirs,
+                                      localize=False)
+            self.last_syscall_block = pc
+            nr = cpu.get_x(8)
+            args = [cpu.get_x(i) for i in range(6)]
+            try:
+                res = dispatch(m.sys, nr, args)
+            except GuestExit as e:
+                self._say(self._summary() + "; no divergence")
+                return e.status & 0xFF
+            except GuestKilled as e:
+                self._say(self._summary() + "; no divergence")
+                self._say(f"lockstep: the guest was killed by signal {e.signo}")
+                return 128 + e.signo
+            cpu.set_x(0, res)
+            fresh = mirror.sync_maps(m.mem)
+            keep = {(f.start, f.end) for f in fresh}
+            mirror.copy_in(m.mem, fresh + [x for x in m.mem.maps
+                                           if x.prot & PROT_WRITE and (x.start, x.end) not in keep])
+            pre = read_elfjit(cpu)
+            mirror.write(pre)
+
+    # -- endings
+    def _guest_fault(self, what: str, pc: int) -> int:
+        self._say(self._summary() + "; no divergence")
+        self._say(f"lockstep: both engines fault: {what} at pc {pc:#x} (SIGSEGV)")
+        return 128 + SIGSEGV
+
+    def _diverged(self, pc: int, words: list[int], pre: tuple[int, ...], why: str,
+                  ours: tuple[int, ...] | None = None, theirs: tuple[int, ...] | None = None,
+                  localize: bool = True) -> int:
+        from translator.disasm import disasm_one
+
+        c = self.counts
+        lines = [f"lockstep: DIVERGENCE in block {pc:#x} after {c.blocks} blocks, "
+                 f"{c.insns} instructions, {c.syscalls} syscalls", f"  {why}"]
+        first: tuple[int, int, list[str]] | None = None
+        if localize and ours is not None and theirs is not None and words:
+            try:
+                first = self._localize(pc, words, pre)
+            except Exception as e:  # noqa: BLE001 - the report matters more than the replay
+                lines.append(f"  (instruction-level replay failed: {e})")
+        lines.append(f"block {pc:#x} ({len(words)} instructions):")
+        for k, w in enumerate(words):
+            mark = "   <-- first difference" if first is not None and first[0] == k else ""
+            lines.append(f"  {pc + 4 * k:#x}: {w:08x}  {disasm_one(w, pc + 4 * k)}{mark}")
+        if first is not None:
+            k, step, regs = first
+            nth = f", instruction {step + 1} of {self.block_ran} run" if self.block_ran > len(
+                words) else ""
+            lines.append(f"first differing instruction: {pc + 4 * k:#x} "
+                         f"{disasm_one(words[k], pc + 4 * k)} (differs: {', '.join(regs)}{nth})")
+        elif localize and ours is not None:
+            lines.append("first differing instruction: not reproduced by an "
+                         "instruction-by-instruction replay")
+        if ours is not None and theirs is not None:
+            differing = [n for n, a, b in zip(REG_NAMES, ours, theirs) if a != b]
+            lines.append(f"differing registers: {', '.join(differing) or 'none'}")
+            lines.append("registers after the block (elfjit | unicorn), * marks a difference:")
+            for n, a, b in zip(REG_NAMES, ours, theirs):
+                width = 32 if n.startswith("v") else 16
+                lines.append(f"  {'*' if a != b else ' '} {n:<5} {a:0{width}x} | {b:0{width}x}")
+        self._say("\n".join(lines))
+        return 1
+
+    def _localize(self, pc: int, words: list[int], pre: tuple[int, ...]
+                  ) -> tuple[int, int, list[str]] | None:
+        """Replay the block one instruction at a time in both engines from the pre-block state.
+
+        Memory is put back first: Unicorn's own writes are undone from its log and the same bytes
+        are restored in elfjit (best effort: a store elfjit made elsewhere is not undone). The
+        translator is switched to one-instruction units; the run is over after this anyway.
+        """
+        m, mirror = self.machine, self.mirror
+        tr, cpu = m.translator, m.cpu
+        for addr, old in mirror.rollback():
+            m.mem.write(addr, old)
+        tr.policy = dataclasses.replace(tr.policy, baseline_insns=1)
+        tr.units.clear()
+        tr.native.clear()
+        write_elfjit(cpu, pre)
+        mirror.write(pre)
+        for step in range(self.block_ran):
+            at = cpu.pc
+            if not pc <= at < pc + 4 * len(words) or not tr.ensure(at):
+                return None
+            k = (at - pc) // 4
+            reason = tr.native.enter(cpu.address)
+            outcome = mirror.run(at, [words[k]])
+            ours, theirs = read_elfjit(cpu), mirror.read()
+            if outcome.nondeterministic:
+                mirror.write(ours)
+                theirs = ours
+            if ours != theirs:
+                return k, step, [n for n, a, b in zip(REG_NAMES, ours, theirs) if a != b]
+            if reason != EXIT_MISS or outcome.kind != "ok":
+                return None
+        return None
+
+
+def run_lockstep(program: str, argv: list[str], env: list[str], out: TextIO = sys.stderr) -> int:
+    """Entry point for the CLI: returns the guest's status, or 1 on a divergence."""
+    ls = Lockstep(program, argv, env, out)
+    try:
+        return ls.run()
+    finally:
+        ls.machine.close()
+
+
