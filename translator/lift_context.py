@@ -68,6 +68,7 @@ class LiftContext:
         # the threshold exits with EXIT_HOT so the dispatcher can build an optimized region.
         self.hot_threshold = hot_threshold
         self.chain = chain  # False: every exit returns to the dispatcher (lockstep mode)
+        self.indirect_roots: tuple[int, ...] = ()
         # Baseline code records the PC of every access that may fault (exact crash reports);
         # optimized regions do not: those stores cost as much as the loop body they sit in.
         self.precise_pc = precise_pc
@@ -346,6 +347,20 @@ class LiftContext:
         self.goto(not_taken)
 
     def jump_indirect(self, target: Val) -> None:
+        """Indirect branch: a switch over the unit's roots stays inside, anything else chains.
+
+        Optimized regions are built with the observed entry points near their hot code as
+        roots, so an interpreter's `br` to its case handlers never leaves the region.
+        """
+        if not self.indirect_roots:
+            self.exit(CHAIN, target)
+            return
+        b = self.b
+        other = self.new_block("ind")
+        cases = " ".join(f"i64 {pc}, label %{self.guest_blocks[pc].name}"
+                         for pc in self.indirect_roots)
+        b._term(f"switch i64 {target.ref}, label %{other.name} [ {cases} ]")
+        b.position_at_end(other)
         self.exit(CHAIN, target)
 
     def exit(self, reason: int, next_pc: Val, info: Val | None = None) -> None:

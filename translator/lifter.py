@@ -18,6 +18,8 @@ def lift_region(region: Region, name: str, hot_threshold: int | None = None,
     fn.new_block("entry")
     blocks = {addr: fn.new_block(f"g{addr:x}_") for addr in region.blocks}
     ctx = LiftContext(m, fn, blocks, hot_threshold, chain, precise_pc, direct)
+    if region.roots:
+        ctx.indirect_roots = tuple(sorted({region.entry, *region.roots}))
     b = ctx.b
     for addr, words in region.blocks.items():
         b.position_at_end(blocks[addr])

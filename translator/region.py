@@ -47,10 +47,12 @@ class Region:
     # guest block start -> list of instruction words in program order
     blocks: dict[int, list[int]] = field(default_factory=dict)
     ninsns: int = 0
+    # Addresses indirect branches in the unit may reach without leaving it (observed entries).
+    roots: tuple[int, ...] = ()
 
 
 def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 1024,
-             follow_branches: bool = True) -> Region:
+             follow_branches: bool = True, roots: tuple[int, ...] = ()) -> Region:
     """Collect the unit's blocks. `fetch(addr)` gives the word at an executable address or None.
 
     With follow_branches=False the unit is the single basic block at `entry` (lockstep mode).
@@ -59,8 +61,8 @@ def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 10
     unit: branches to it leave the unit and the dispatcher decides what happens there.
     """
     seen: dict[int, int] = {}
-    leaders = {entry}
-    stack = [entry]
+    leaders = {entry, *roots}
+    stack = [*reversed(roots), entry]  # the entry's own code first
     while stack:
         a = stack.pop()
         while a not in seen and len(seen) < max_insns:
@@ -95,4 +97,5 @@ def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 10
                 break
         region.blocks[start] = words
         region.ninsns += len(words)
+    region.roots = tuple(r for r in roots if r in region.blocks)
     return region

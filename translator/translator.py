@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from translator.jit import JIT
 
 
+ROOT_WINDOW = 4096  # how far from a hot entry observed entries are pulled into its region
+MAX_ROOTS = 64
+
+
 @dataclass
 class Unit:
     entry: int
@@ -40,6 +44,7 @@ class Unit:
     hot_threshold: int | None = None
     key: bytes = b""
     layout: tuple[tuple[int, int], ...] = ()  # (block address, instruction count)
+    roots: tuple[int, ...] = ()
 
 
 @dataclass
@@ -161,7 +166,12 @@ class Translator:
             self.native.set_entry(pc, u.code)
             return True
         p = self.policy
-        return self._translate(pc, "optimized", p.hot_insns, p.hot_level, None)
+        # Code near pc that already ran as a unit entry is likely reached from here by indirect
+        # branches (switch tables, computed gotos): make it part of the region.
+        near = sorted((e for e in self.units if e != pc and abs(e - pc) <= ROOT_WINDOW),
+                      key=lambda e: abs(e - pc))[:MAX_ROOTS]
+        return self._translate(pc, "optimized", p.hot_insns, p.hot_level, None,
+                               tuple(sorted(near)))
 
     def _key(self, region: Region, tier: str, level: int, hot_threshold: int | None) -> bytes:
         """Everything the unit's machine code depends on (DESIGN invariant 4)."""
@@ -171,13 +181,14 @@ class Translator:
                  f"{LOOKUP_BITS}|{region.entry}".encode())
         for addr, words in region.blocks.items():
             h.update(struct.pack(f"<QI{len(words)}I", addr, len(words), *words))
+        h.update(struct.pack(f"<{len(region.roots)}Q", *region.roots))
         return h.digest()
 
     def _translate(self, pc: int, tier: str, max_insns: int, level: int,
-                   hot_threshold: int | None) -> bool:
+                   hot_threshold: int | None, roots: tuple[int, ...] = ()) -> bool:
         t0 = time.perf_counter()
         step = tier == "step"
-        region = discover(pc, self._fetch, max_insns, follow_branches=not step)
+        region = discover(pc, self._fetch, max_insns, follow_branches=not step, roots=roots)
         t1 = time.perf_counter()
         self.stats.discover_s += t1 - t0
         if not region.blocks:
@@ -224,7 +235,7 @@ class Translator:
         hi = max(a + 4 * len(ws) for a, ws in region.blocks.items())
         layout = tuple((a, len(ws)) for a, ws in region.blocks.items())
         u = Unit(pc, code, min(region.blocks), hi, region.ninsns, len(region.blocks), tier,
-                 level, hot_threshold, key, layout)
+                 level, hot_threshold, key, layout, region.roots)
         self.units[pc] = u
         self.native.set_entry(pc, code)
         s = self.stats
@@ -234,9 +245,10 @@ class Translator:
         s.by_tier[tier] = s.by_tier.get(tier, 0) + 1
 
     # ---------------------------------------------------------------- warm start
-    def _region_from_layout(self, entry: int, layout: list[list[int]]) -> Region | None:
+    def _region_from_layout(self, entry: int, layout: list[list[int]],
+                            roots: list[int]) -> Region | None:
         """Re-read a unit's guest blocks from memory, or None if any is not executable."""
-        region = Region(entry)
+        region = Region(entry, roots=tuple(roots))
         for addr, n in layout:
             if n <= 0 or not self.mem.check(addr, 4 * n, PROT_READ | PROT_EXEC):
                 return None
@@ -256,7 +268,7 @@ class Translator:
         t0 = time.perf_counter()
         wanted = []
         for rec in self.disk.get_manifest(image_key):
-            region = self._region_from_layout(rec["pc"], rec["layout"])
+            region = self._region_from_layout(rec["pc"], rec["layout"], rec.get("roots", []))
             if region is None:
                 continue
             key = self._key(region, rec["tier"], rec["level"], rec["hot"])
@@ -282,7 +294,7 @@ class Translator:
             return
         image_key, lo, hi = self._image
         recs = [{"pc": u.entry, "tier": u.tier, "level": u.level, "hot": u.hot_threshold,
-                 "key": u.key.hex(), "layout": u.layout}
+                 "key": u.key.hex(), "layout": u.layout, "roots": u.roots}
                 for u in self.units.values()
                 if u.tier != "step" and lo <= u.lo and u.hi <= hi]
         self.disk.put_manifest(image_key, recs)
