@@ -19,6 +19,8 @@ VERSION = "0.1.0"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from translator.translator import TierPolicy
+
     p = argparse.ArgumentParser(
         prog="elfjit",
         description="Run a statically linked AArch64 Linux program on x86_64 through an LLVM JIT.",
@@ -46,13 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--isa-table", action="store_true",
                        help="print the table of lifted encoding forms by family, then exit")
     tier = p.add_argument_group("translation policy (for comparing cache behaviour)")
-    tier.add_argument("--hot-threshold", type=int, default=1000, metavar="N",
+    dflt = TierPolicy()
+    tier.add_argument("--hot-threshold", type=int, default=dflt.hot_threshold, metavar="N",
                       help="entries + loop iterations before a unit is optimized (default "
-                      "1000; 0 disables the optimizing tier)")
-    tier.add_argument("--baseline-insns", type=int, default=64, metavar="N",
-                      help="largest baseline unit in guest instructions (default 64)")
-    tier.add_argument("--region-insns", type=int, default=1024, metavar="N",
-                      help="largest optimized region in guest instructions (default 1024)")
+                      f"{dflt.hot_threshold}; 0 disables the optimizing tier)")
+    tier.add_argument("--baseline-insns", type=int, default=dflt.baseline_insns, metavar="N",
+                      help="largest baseline unit in guest instructions (default "
+                      f"{dflt.baseline_insns})")
+    tier.add_argument("--region-insns", type=int, default=dflt.hot_insns, metavar="N",
+                      help=f"largest optimized region in guest instructions (default "
+                      f"{dflt.hot_insns})")
+    tier.add_argument("--inline-depth", type=int, default=dflt.inline_depth, metavar="N",
+                      help="call levels an optimized region takes in, returning through an "
+                      f"in-region switch (default {dflt.inline_depth})")
     tier.add_argument("--baseline-opt", type=int, default=1, choices=[0, 1, 2, 3],
                       help="LLVM level for baseline units (default 1: SROA + FastISel)")
     tier.add_argument("--hot-opt", type=int, default=2, choices=[1, 2, 3],
@@ -197,15 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.machine import SIGILL, GuestFault, Machine, Options
     from runtime.memory import WindowError
     from runtime.stats import collect_stats, print_stats
-    from translator.translator import TierPolicy
 
     for name in ("hot_threshold", "baseline_insns", "region_insns"):
         if getattr(args, name) < (0 if name == "hot_threshold" else 1):
             err(f"--{name.replace('_', '-')}: must be positive")
             return 2
+    from translator.translator import TierPolicy
+
     policy = TierPolicy(baseline_insns=args.baseline_insns, baseline_level=args.baseline_opt,
                         hot_threshold=args.hot_threshold or None, hot_insns=args.region_insns,
-                        hot_level=args.hot_opt)
+                        hot_level=args.hot_opt, inline_depth=max(0, args.inline_depth))
     opts = Options(strace=args.strace, stats=args.stats or bool(args.stats_json), policy=policy)
     try:
         machine = Machine(opts, exe_path=os.path.abspath(args.program), disk=open_cache(args))

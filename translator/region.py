@@ -9,6 +9,7 @@ directly, so discovery costs no disassembly.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -49,22 +50,32 @@ class Region:
     ninsns: int = 0
     # Addresses indirect branches in the unit may reach without leaving it (observed entries).
     roots: tuple[int, ...] = ()
+    jumps_indirect: bool = False  # holds a BR/BLR (not RET): roots may keep it inside
 
 
 def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 1024,
-             follow_branches: bool = True, roots: tuple[int, ...] = ()) -> Region:
+             follow_branches: bool = True, roots: tuple[int, ...] = (),
+             call_depth: int = 0) -> Region:
     """Collect the unit's blocks. `fetch(addr)` gives the word at an executable address or None.
 
     With follow_branches=False the unit is the single basic block at `entry` (lockstep mode).
+    With call_depth > 0 (optimized regions), BL targets up to that depth are taken in too and
+    their return sites become roots, so `ret` dispatches back inside the region: small callees
+    in hot loops cost no exit. The region's own code is collected before any callee's.
 
     An address that cannot be fetched (not executable, or past the limit) simply is not in the
     unit: branches to it leave the unit and the dispatcher decides what happens there.
     """
     seen: dict[int, int] = {}
     leaders = {entry, *roots}
-    stack = [*reversed(roots), entry]  # the entry's own code first
-    while stack:
-        a = stack.pop()
+    all_roots = list(roots)
+    # Work items (call depth, order, address): shallower code first, then discovery order.
+    work = [(0, -i - 1, r) for i, r in enumerate(roots)] + [(0, -len(roots) - 1, entry)]
+    heapq.heapify(work)
+    order = 0
+    jumps_indirect = False
+    while work:
+        depth, _, a = heapq.heappop(work)
         while a not in seen and len(seen) < max_insns:
             w = fetch(a)
             if w is None:
@@ -74,14 +85,22 @@ def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 10
             if kind == FALL:
                 a += 4
                 continue
+            if kind == INDIRECT and (w >> 21) & 0xF != 0b0010:
+                jumps_indirect = True
             if not follow_branches:
                 break
+            order += 1
             if kind in (JUMP, COND) and target is not None:
                 leaders.add(target)
-                stack.append(target)
+                heapq.heappush(work, (depth, order, target))
             if kind == COND:
                 leaders.add(a + 4)
-                stack.append(a + 4)
+                heapq.heappush(work, (depth, order, a + 4))
+            if kind == CALL and target is not None and depth < call_depth:
+                leaders.update((target, a + 4))
+                all_roots.append(a + 4)
+                heapq.heappush(work, (depth, order, a + 4))
+                heapq.heappush(work, (depth + 1, order, target))
             break
     region = Region(entry)
     for start in sorted(leaders):
@@ -97,5 +116,6 @@ def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 10
                 break
         region.blocks[start] = words
         region.ninsns += len(words)
-    region.roots = tuple(r for r in roots if r in region.blocks)
+    region.roots = tuple(r for r in all_roots if r in region.blocks)
+    region.jumps_indirect = jumps_indirect
     return region

@@ -53,12 +53,15 @@ class TierPolicy:
 
     baseline_insns: int = 64  # largest baseline unit, in guest instructions
     baseline_level: int = 1  # SROA + FastISel: cheap to compile
-    hot_threshold: int | None = 1000  # unit entries + loop back-edges before optimizing
-    hot_insns: int = 1024  # largest optimized region
+    # Unit entries + loop back-edges before optimizing. O2 on a region costs ~0.1-0.5 s, so
+    # only code that runs long enough to repay that is promoted.
+    hot_threshold: int | None = 5000
+    hot_insns: int = 512  # largest optimized region
     hot_level: int = 2  # LLVM O2
     step: bool = False  # one basic block per unit, no chaining: lockstep comparison
     direct_baseline: bool = True  # baseline keeps registers in the CPU state, not in SSA
     start_optimized: bool = False  # skip the baseline: every unit is an optimized region
+    inline_depth: int = 0  # call levels an optimized region takes in (BL targets)
 
 
 @dataclass
@@ -166,12 +169,15 @@ class Translator:
             self.native.set_entry(pc, u.code)
             return True
         p = self.policy
-        # Code near pc that already ran as a unit entry is likely reached from here by indirect
-        # branches (switch tables, computed gotos): make it part of the region.
-        near = sorted((e for e in self.units if e != pc and abs(e - pc) <= ROOT_WINDOW),
-                      key=lambda e: abs(e - pc))[:MAX_ROOTS]
-        return self._translate(pc, "optimized", p.hot_insns, p.hot_level, None,
-                               tuple(sorted(near)))
+        roots: tuple[int, ...] = ()
+        probe = discover(pc, self._fetch, p.hot_insns)
+        if probe.jumps_indirect:
+            # Code near pc that already ran as a unit entry is likely where this region's
+            # indirect branches (switch tables, computed gotos) go: make it part of the region.
+            near = sorted((e for e in self.units if e != pc and abs(e - pc) <= ROOT_WINDOW),
+                          key=lambda e: abs(e - pc))[:MAX_ROOTS]
+            roots = tuple(sorted(near))
+        return self._translate(pc, "optimized", p.hot_insns, p.hot_level, None, roots)
 
     def _key(self, region: Region, tier: str, level: int, hot_threshold: int | None) -> bytes:
         """Everything the unit's machine code depends on (DESIGN invariant 4)."""
@@ -188,7 +194,8 @@ class Translator:
                    hot_threshold: int | None, roots: tuple[int, ...] = ()) -> bool:
         t0 = time.perf_counter()
         step = tier == "step"
-        region = discover(pc, self._fetch, max_insns, follow_branches=not step, roots=roots)
+        region = discover(pc, self._fetch, max_insns, follow_branches=not step, roots=roots,
+                          call_depth=self.policy.inline_depth if tier == "optimized" else 0)
         t1 = time.perf_counter()
         self.stats.discover_s += t1 - t0
         if not region.blocks:
