@@ -1,8 +1,15 @@
-"""The three ways a kernel is run, and how one timed run is measured.
+"""The ways a kernel is run, and how one timed run is measured.
 
 Why wall-clock time of the whole process: that is what a user of elfjit waits for, including
-Python start-up and translation. elfjit's own split into translation and execution time comes
-from its --stats-json file, so the table can show where the time went.
+Python start-up and translation. elfjit's own split into translation, execution and syscall
+time comes from its --stats-json file, so the tables can show where the time went.
+
+Why two elfjit runners: elfjit keeps compiled code in an on-disk translation cache, so the same
+program costs very different amounts on a first and on a later run. "elfjit-cold" gets a fresh,
+empty --cache-dir for every run (everything is translated, and the cache is written);
+"elfjit-warm" reuses one --cache-dir per kernel that a preceding run of the same binary,
+arguments and policy filled, so it should translate nothing. The harness, not the runner, owns
+those directories (see CacheDirs): which directory a run gets is part of the experiment.
 """
 
 from __future__ import annotations
@@ -22,6 +29,13 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
+RUNNER_NAMES: tuple[str, ...] = ("native", "qemu", "elfjit-cold", "elfjit-warm")
+ALIASES: dict[str, tuple[str, ...]] = {"elfjit": ("elfjit-cold", "elfjit-warm")}
+
+# Options the harness itself passes to elfjit; a --policy repeating them would break the
+# cold/warm distinction or the statistics, so they are refused there.
+RESERVED_OPTIONS = ("--cache-dir", "--no-cache", "--stats-json", "--cache-clear", "--cache-prune")
+
 
 @dataclass
 class RunResult:
@@ -39,36 +53,41 @@ class RunResult:
     def ok(self) -> bool:
         return self.returncode == 0
 
+    def stat(self, key: str) -> float | None:
+        """One numeric statistic from elfjit's --stats-json, None if absent or not a number."""
+        if not self.stats:
+            return None
+        v = self.stats.get(key)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
     def to_json(self) -> dict[str, Any]:
-        keep = (
-            "translate_seconds",
-            "compile_seconds",
-            "exec_seconds",
-            "blocks_translated",
-            "blocks_executed",
-            "exits",
-            "guest_insns_translated",
-        )
-        stats = {k: self.stats[k] for k in keep if k in self.stats} if self.stats else None
+        # The whole stats document is kept: it is a few dozen numbers, and later questions about
+        # a session (hit rates, tiers, exits) should not need a re-run.
         return {
             "seconds": self.seconds,
             "cpu_seconds": self.cpu_seconds,
             "returncode": self.returncode,
             "stdout": self.stdout,
             "stderr_tail": self.stderr_tail if not self.ok else "",
-            "stats": stats,
+            "stats": self.stats,
         }
 
 
 @dataclass
 class Runner:
-    """How to launch a binary; `arch` says which build ("native" or "aarch64") it runs."""
+    """How to launch a binary; `arch` says which build ("native" or "aarch64") it runs.
+
+    An elfjit runner gets --stats-json and --cache-dir added, then the policy options, then
+    the program; `cache` is "cold" or "warm" to say which kind of directory it must be given.
+    """
 
     name: str
     arch: str
     prefix: list[str]
-    wants_stats: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    is_elfjit: bool = False
+    policy: list[str] = field(default_factory=list)
+    cache: str | None = None
 
     def available(self) -> str | None:
         """None if usable, else the reason it is not."""
@@ -76,14 +95,30 @@ class Runner:
             return f"{self.prefix[0]} not found"
         return None
 
-    def run(self, binary: Path, args: list[str], timeout: float) -> RunResult:
-        stats_path = None
+    def command(
+        self, binary: Path, args: list[str], stats_path: str | None, cache_dir: Path | None
+    ) -> list[str]:
+        """The full command line of one run."""
         cmd = [*self.prefix]
-        if self.wants_stats:
+        if self.is_elfjit:
+            if stats_path:
+                cmd += ["--stats-json", stats_path]
+            if cache_dir is not None:
+                cmd += ["--cache-dir", str(cache_dir)]
+            cmd += self.policy
+        return [*cmd, str(binary), *args]
+
+    def run(
+        self, binary: Path, args: list[str], timeout: float, cache_dir: Path | None = None
+    ) -> RunResult:
+        """Run once and time it; for elfjit, also collect its statistics."""
+        if self.is_elfjit and cache_dir is None:
+            raise ValueError(f"{self.name} needs a cache directory")
+        stats_path = None
+        if self.is_elfjit:
             fd, stats_path = tempfile.mkstemp(prefix="elfjit-stats-", suffix=".json")
             os.close(fd)
-            cmd += ["--stats-json", stats_path]
-        cmd += [str(binary), *args]
+        cmd = self.command(binary, args, stats_path, cache_dir)
         env = {**os.environ, **self.env}
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
@@ -110,35 +145,81 @@ class Runner:
                 with open(stats_path) as fh:
                     stats = json.load(fh)
             except (OSError, ValueError):
-                stats = None
+                stats = None  # elfjit died before writing them (or wrote nothing)
             finally:
                 os.unlink(stats_path)
         return RunResult(self.name, seconds, cpu, rc, out, err[-2000:], stats)
 
 
-def default_runners(elfjit_cmd: str | None, qemu: str) -> list[Runner]:
-    """native, qemu-aarch64, elfjit (from this source tree unless --elfjit says otherwise)."""
+def parse_runner_names(text: str) -> list[str]:
+    """--runners: a comma list of RUNNER_NAMES or "elfjit" (both modes), in canonical order.
+
+    Canonical order matters: the harness rotates runners per repetition, and with cold before
+    warm, the first cold run of a kernel can leave the cache that the warm runs reuse.
+    """
+    wanted: set[str] = set()
+    for item in (t.strip() for t in text.split(",")):
+        if not item:
+            continue
+        if item in ALIASES:
+            wanted.update(ALIASES[item])
+        elif item in RUNNER_NAMES:
+            wanted.add(item)
+        else:
+            known = ", ".join([*RUNNER_NAMES, *ALIASES])
+            raise SystemExit(f"unknown runner {item!r} (known: {known})")
+    return [n for n in RUNNER_NAMES if n in wanted]
+
+
+def parse_policy(text: str | None) -> list[str]:
+    """--policy "ARGS": extra elfjit options, split like a shell would; reserved ones refused."""
+    if not text:
+        return []
+    try:
+        opts = shlex.split(text)
+    except ValueError as e:
+        raise SystemExit(f"--policy {text!r}: {e}") from None
+    for opt in opts:
+        if opt.split("=", 1)[0] in RESERVED_OPTIONS:
+            raise SystemExit(f"--policy: {opt} is set by the harness itself")
+    return opts
+
+
+def default_runners(elfjit_cmd: str | None, qemu: str, policy: list[str]) -> list[Runner]:
+    """native, qemu-aarch64, elfjit cold and warm (from this source tree unless --elfjit).
+
+    A custom --elfjit command gets the same --stats-json/--cache-dir options as the in-tree
+    one: without a controlled cache directory, cold and warm would mean nothing.
+    """
     if elfjit_cmd:
-        elfjit = Runner("elfjit", "aarch64", shlex.split(elfjit_cmd), wants_stats=False)
+        prefix, env = shlex.split(elfjit_cmd), {}
     else:
         pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-        elfjit = Runner(
-            "elfjit",
-            "aarch64",
-            [sys.executable, "-m", "runtime.cli"],
-            wants_stats=True,
-            env={"PYTHONPATH": pythonpath},
-        )
-    return [
-        Runner("native", "native", []),
-        Runner("qemu", "aarch64", [qemu]),
-        elfjit,
+        prefix, env = [sys.executable, "-m", "runtime.cli"], {"PYTHONPATH": pythonpath}
+    elfjits = [
+        Runner(f"elfjit-{mode}", "aarch64", prefix, env, True, policy, mode)
+        for mode in ("cold", "warm")
     ]
+    return [Runner("native", "native", []), Runner("qemu", "aarch64", [qemu]), *elfjits]
 
 
-def translation_split(stats: dict[str, Any] | None) -> tuple[float | None, float | None]:
-    """(translation seconds, execution seconds) from elfjit's --stats-json, if present."""
-    if not stats:
-        return None, None
-    translate = stats.get("translate_seconds", stats.get("compile_seconds"))
-    return translate, stats.get("exec_seconds")
+class CacheDirs:
+    """The session's translation-cache directories, all under one temporary root.
+
+    Why a private root: cold runs must start from nothing, and the user's own cache
+    ($XDG_CACHE_HOME/elfjit) must neither help nor be polluted. The root follows TMPDIR, so
+    the cache can be put on a particular file system. Everything is removed by close().
+    """
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="elfjit-bench-cache-"))
+
+    def fresh(self) -> Path:
+        """A new, empty cache directory."""
+        return Path(tempfile.mkdtemp(dir=self.root))
+
+    def discard(self, path: Path) -> None:
+        shutil.rmtree(path, ignore_errors=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
