@@ -27,7 +27,7 @@ as_root() {
 have_tools() {
     if command -v dpkg-query >/dev/null 2>&1; then
         local pkg
-        for pkg in "${apt_packages[@]}" csmith; do
+        for pkg in "${apt_packages[@]}" csmith libcsmith-dev; do
             dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
                 return 1
         done
@@ -39,15 +39,15 @@ have_tools() {
 
 if [ "${ELFJIT_SKIP_APT:-0}" != 1 ] && ! have_tools; then
     if command -v apt-get >/dev/null 2>&1; then
-        log "installing system packages: ${apt_packages[*]} csmith"
+        log "installing system packages: ${apt_packages[*]} csmith libcsmith-dev"
         export DEBIAN_FRONTEND=noninteractive
         as_root apt-get update -q
         as_root apt-get install -y -q --no-install-recommends "${apt_packages[@]}"
         # csmith lives in Ubuntu's universe; a missing csmith only skips the csmith tests.
-        as_root apt-get install -y -q --no-install-recommends csmith ||
+        as_root apt-get install -y -q --no-install-recommends csmith libcsmith-dev ||
             log "WARNING: csmith could not be installed; csmith tests will skip"
     else
-        log "WARNING: no apt-get; install ${apt_packages[*]} csmith by hand"
+        log "WARNING: no apt-get; install ${apt_packages[*]} csmith libcsmith-dev by hand"
     fi
 fi
 

@@ -54,7 +54,8 @@ PROGRAMS = (
 )
 
 # Programs that are deliberately not compared with a native run (see tests/test_cli_errors.py).
-NOT_COMPARED = {"crash_null", "crash_abort"}
+# crash_*: CLI tests; vec_*: tests/test_vectorized.py; extensions: tests/test_isa_ext.py
+NOT_COMPARED = {"crash_null", "crash_abort", "vec_int", "vec_bytes", "vec_fp", "extensions"}
 
 
 def _params() -> list:
