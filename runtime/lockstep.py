@@ -46,6 +46,10 @@ REG_NAMES: tuple[str, ...] = (*XREGS, "sp", "pc", "nzcv", "fpcr", "tpidr", *VREG
 _SCALARS = ("sp", "pc", "fpcr", "tpidr")
 
 SIGILL, SIGTRAP, SIGSEGV = 4, 5, 11
+_NSCALAR = 36  # x0-x30, sp, pc, nzcv, fpcr, tpidr: 64-bit; then v0-v31: 128-bit
+_NZCV = REG_NAMES.index("nzcv")
+# One 16-byte slot per register in the batch buffer (64-bit registers use the low half).
+_SLOTS = struct.Struct("<" + "Q8x" * _NSCALAR + "QQ" * 32)
 # Unicorn's `until` address: never reached, so only the instruction count ends a run.
 _NOWHERE = (1 << 64) - 4
 
@@ -114,6 +118,7 @@ class Mirror:
     undo: list[tuple[int, bytes]] = field(default_factory=list)  # this block's overwritten bytes
     intr: int | None = None
     bad_access: str = ""
+    _bufs: Any = None
 
     @classmethod
     def create(cls) -> Mirror:
@@ -130,6 +135,9 @@ class Mirror:
         except ImportError as e:
             raise UnicornMissing(str(e)) from None
         uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        # The "max" CPU: elfjit lifts post-v8.0 instructions (LSE atomics ...) that the default
+        # Cortex-A72 model would reject as undefined.
+        uc.ctl_set_cpu_model(a.UC_CPU_ARM64_MAX)
         # FP/SIMD enabled (CPACR_EL1.FPEN = 0b11), as Linux does for EL0.
         uc.reg_write(a.UC_ARM64_REG_CPACR_EL1, 3 << 20)
         ids = [getattr(a, f"UC_ARM64_REG_X{i}") for i in range(31)]
@@ -162,14 +170,43 @@ class Mirror:
         return False
 
     # -- registers
+    def _batch_buffers(self) -> tuple[Any, Any, Any, Any]:
+        """ctypes arrays for uc_reg_{read,write}_batch: ids, one 16-byte slot per register.
+
+        Why raw C calls: the binding's reg_read_batch classifies every register in Python and
+        cost more than everything else in the loop put together (it runs after every block).
+        """
+        if self._bufs is None:
+            n = len(self.regs)
+            ids = (ctypes.c_int32 * n)(*self.regs)
+            data = ctypes.create_string_buffer(16 * n)
+            base = ctypes.addressof(data)
+            ptrs = (ctypes.c_void_p * n)(*(base + 16 * k for k in range(n)))
+            from unicorn.unicorn_py3.unicorn import uclib
+
+            self._bufs = (ids, data, ptrs, uclib)
+        return self._bufs
+
     def read(self) -> tuple[int, ...]:
-        vals = list(self.uc.reg_read_batch(self.regs))
-        nz = REG_NAMES.index("nzcv")
-        vals[nz] &= 0xF0000000
-        return tuple(vals)
+        ids, data, ptrs, lib = self._batch_buffers()
+        err = lib.uc_reg_read_batch(self.uc._uch, ids, ptrs, len(self.regs))
+        if err:
+            raise RuntimeError(f"uc_reg_read_batch failed ({err})")
+        vals = _SLOTS.unpack(data.raw)
+        head = list(vals[:_NSCALAR])
+        head[_NZCV] &= 0xF0000000
+        vs = vals[_NSCALAR:]
+        return (*head, *(vs[2 * i] | (vs[2 * i + 1] << 64) for i in range(32)))
 
     def write(self, regs: tuple[int, ...]) -> None:
-        self.uc.reg_write_batch(list(zip(self.regs, regs)))
+        ids, data, ptrs, lib = self._batch_buffers()
+        flat = list(regs[:_NSCALAR])
+        for v in regs[_NSCALAR:]:
+            flat += (v & 0xFFFFFFFFFFFFFFFF, v >> 64)
+        _SLOTS.pack_into(data, 0, *flat)
+        err = lib.uc_reg_write_batch(self.uc._uch, ids, ptrs, len(self.regs))
+        if err:
+            raise RuntimeError(f"uc_reg_write_batch failed ({err})")
 
     # -- memory
     def sync_maps(self, mem: GuestMemory) -> list[Mapping]:
