@@ -29,11 +29,21 @@ AT_BASE, AT_FLAGS, AT_ENTRY = 7, 8, 9
 AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 15, 16, 17
 AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_MINSIGSTKSZ = 23, 25, 26, 31, 51
 
+# Linux arm64 uapi/asm/hwcap.h bit numbers
 HWCAP_FP = 1 << 0
 HWCAP_ASIMD = 1 << 1
+HWCAP_AES = 1 << 3
+HWCAP_PMULL = 1 << 4
+HWCAP_SHA1 = 1 << 5
+HWCAP_SHA2 = 1 << 6
+HWCAP_CRC32 = 1 << 7
+HWCAP_ATOMICS = 1 << 8
 HWCAP_CPUID = 1 << 11
-# Only what the lifter implements: libc selects its code paths from these bits.
-HWCAP = HWCAP_FP | HWCAP_ASIMD | HWCAP_CPUID
+HWCAP_ASIMDDP = 1 << 20
+# Only what the lifter implements (and tests against Unicorn): libc selects its code paths
+# from these bits. Keep translator/isa/system.py's ID_AA64ISAR0_EL1 in step with them.
+HWCAP = (HWCAP_FP | HWCAP_ASIMD | HWCAP_CPUID | HWCAP_AES | HWCAP_PMULL | HWCAP_SHA1
+         | HWCAP_SHA2 | HWCAP_CRC32 | HWCAP_ATOMICS | HWCAP_ASIMDDP)
 HWCAP2 = 0
 MINSIGSTKSZ = 5120
 

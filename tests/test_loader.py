@@ -51,8 +51,8 @@ def test_stack_layout_matches_linux_conventions() -> None:
     assert mem.read(auxv[loader.AT_RANDOM], 16) == bytes(range(16))
     assert mem.read_cstring(auxv[loader.AT_PLATFORM]) == b"aarch64"
     assert mem.read_cstring(auxv[loader.AT_EXECFN]) == b"/p/prog"
-    # advertise only FP, ASIMD and CPUID until more is implemented
-    assert auxv[loader.AT_HWCAP] & ~(1 | 2 | (1 << 11)) == 0
+    # FP, ASIMD, AES, PMULL, SHA1, SHA2, CRC32, ATOMICS, CPUID, ASIMDDP: what is implemented
+    assert auxv[loader.AT_HWCAP] == sum(1 << b for b in (0, 1, 3, 4, 5, 6, 7, 8, 11, 20))
     for k in (loader.AT_UID, loader.AT_EUID, loader.AT_GID, loader.AT_EGID, loader.AT_SECURE,
               loader.AT_CLKTCK, loader.AT_HWCAP2, loader.AT_MINSIGSTKSZ):
         assert k in auxv

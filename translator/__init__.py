@@ -19,6 +19,9 @@ def translator_fingerprint() -> str:
         files = sorted(here.rglob("*.py")) + [here.parent / "runtime" / "cpu_state.py",
                                               here.parent / "runtime" / "memory.py"]
         h = hashlib.blake2b(TRANSLATOR_VERSION.encode(), digest_size=16)
+        # Code is compiled for this host's CPU (AES-NI, PCLMUL, AVX ...): a cache shared with a
+        # different CPU must not hand it code it cannot run.
+        h.update(_host_cpu_identity())
         for f in files:
             h.update(f.name.encode())
             h.update(f.read_bytes())
@@ -27,3 +30,15 @@ def translator_fingerprint() -> str:
 
 
 _fingerprint: str | None = None
+
+
+def _host_cpu_identity() -> bytes:
+    """The host CPU's model and feature flags, read cheaply from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo", "rb") as f:
+            text = f.read(1 << 16)
+    except OSError:
+        return b"unknown-cpu"
+    keep = [line for line in text.split(b"\n")
+            if line.startswith((b"model name", b"flags", b"vendor_id"))]
+    return b"\n".join(sorted(set(keep)))

@@ -2,7 +2,7 @@
 
 System register values follow what arm64 Linux shows an EL0 process: the ID registers are the
 kernel's emulated, sanitized view and advertise only the features elfjit implements, so libc
-never picks a code path (SVE, MTE, LSE ...) that would stop with SIGILL.
+never picks a code path (SVE, MTE, SHA3 ...) that would stop with SIGILL.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ DC_ZVA_BYTES = 4 << DCZID_VALUE
 CTR_VALUE = 0x8444C004  # 64-byte I and D cache lines, PIPT I-cache (a Cortex-A72-like value)
 MIDR_VALUE = 0x410FD083  # Arm Cortex-A72 r0p3
 ID_AA64PFR0_VALUE = 0x11  # EL0 and EL1 AArch64-only; FP and AdvSIMD implemented (fields 0)
+# Instruction-set attributes, matching the HWCAPs runtime/loader.py advertises: AES = 2 (AES
+# and PMULL .1Q), SHA1 = 1, SHA2 = 1 (SHA256 only), CRC32 = 1, Atomic = 2 (LSE), DP = 1.
+ID_AA64ISAR0_VALUE = (2 << 4) | (1 << 8) | (1 << 12) | (1 << 16) | (2 << 20) | (1 << 44)
 
 
 def sysreg(op0: int, op1: int, crn: int, crm: int, op2: int) -> int:
@@ -38,6 +41,7 @@ MIDR_EL1 = sysreg(3, 0, 0, 0, 0)
 MPIDR_EL1 = sysreg(3, 0, 0, 0, 5)
 REVIDR_EL1 = sysreg(3, 0, 0, 0, 6)
 ID_AA64PFR0_EL1 = sysreg(3, 0, 0, 4, 0)
+ID_AA64ISAR0_EL1 = sysreg(3, 0, 0, 6, 0)
 
 # Constant-valued registers an EL0 program may read.
 CONSTANT_SYSREGS = {
@@ -49,6 +53,7 @@ CONSTANT_SYSREGS = {
     REVIDR_EL1: 0,
     TPIDRRO_EL0: 0,
     ID_AA64PFR0_EL1: ID_AA64PFR0_VALUE,
+    ID_AA64ISAR0_EL1: ID_AA64ISAR0_VALUE,
 }
 STATE_SYSREGS = {FPCR: "fpcr", FPSR: "fpsr", TPIDR_EL0: "tpidr"}
 

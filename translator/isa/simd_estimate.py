@@ -1,0 +1,194 @@
+"""Reciprocal and reciprocal-square-root estimates: FRECPE, FRSQRTE, FRECPX, URECPE, URSQRTE.
+
+These return the Arm ARM's exact 8-bit estimates (not the host's rcpps/rsqrtps, which differ),
+so the work is integer arithmetic on the operand bits. The two estimate functions of the
+pseudocode, RecipEstimate and RecipSqrtEstimate (without FEAT_RPRES increased precision), are
+evaluated here in Python for every possible input (256 and 384 of them) and emitted as
+constant tables; the lifted code scales the operand to a table index, looks the estimate up
+and builds the result exponent as FPRecipEstimate / FPRSqrtEstimate / FPRecpX /
+UnsignedRecipEstimate / UnsignedRSqrtEstimate specify, special cases included:
+  FRECPE:  NaN -> quietened NaN; +-Inf -> +-0; +-0 and |x| < 2^-128 (2^-1024 for double)
+           -> +-Inf (the round-to-nearest choice); denormals are scaled, results that fall
+           below the normal range are produced as denormals.
+  FRSQRTE: NaN -> quietened; +-0 -> +-Inf; negative -> default NaN; +Inf -> +0.
+  FRECPX:  NaN -> quietened; else the exponent is inverted (0 -> max-1) and the fraction 0.
+  URECPE/URSQRTE: inputs below 0.5 (0.25 for the square root) give all ones.
+As in the rest of the FP lifters, FPCR is taken to be the Linux default (round to nearest,
+FZ = 0, DN = 0, AH = 0) and the FPSR cumulative flags are not updated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from translator.ir import Builder, Val
+from translator.isa.crypto import const_table, table_lookup
+from translator.isa.registry import bit, bits, insn
+from translator.isa.simd_common import vconst, vty, write
+from translator.lift_context import LiftContext, Unallocated
+
+
+# ---------------------------------------------------------------------------- reference
+def recip_estimate(a: int) -> int:
+    """RecipEstimate(a) for 256 <= a < 512 (a fixed-point value in [0.5, 1.0))."""
+    a = a * 2 + 1
+    b = (1 << 19) // a
+    return (b + 1) // 2
+
+
+def rsqrt_estimate(a: int) -> int:
+    """RecipSqrtEstimate(a) for 128 <= a < 512 (a fixed-point value in [0.25, 1.0))."""
+    if a < 256:
+        a = a * 2 + 1
+    else:
+        a = (a >> 1) << 1
+        a = (a + 1) * 2
+    b = 512
+    while a * (b + 1) * (b + 1) < (1 << 28):
+        b += 1
+    return (b + 1) // 2
+
+
+RECIP_TABLE = [recip_estimate(256 + i) & 0xFF for i in range(256)]
+RSQRT_TABLE = [rsqrt_estimate(128 + i) & 0xFF for i in range(384)]
+assert all(256 <= recip_estimate(256 + i) < 512 for i in range(256))
+assert all(256 <= rsqrt_estimate(128 + i) < 512 for i in range(384))
+
+
+def _lookup(b: Builder, which: str, idx: Val) -> Val:
+    """table[idx] per lane, widened to idx's lane type (values 0..255: estimate<7:0>)."""
+    values = RECIP_TABLE if which == "recip" else RSQRT_TABLE
+    sym = const_table(b, f"{which}_estimate", values)
+    return b.zext(table_lookup(b, sym, len(values), idx), idx.ty)
+
+
+# ---------------------------------------------------------------------------- FP fields
+class _Fmt:
+    def __init__(self, ity: str, n: int) -> None:
+        self.ity, self.n = ity, n
+        self.mant = 52 if n == 64 else 23
+        self.emax = (1 << (n - 1 - self.mant)) - 1
+
+    def c(self, v: int) -> Val:
+        return vconst(self.ity, v)
+
+
+def _fields(b: Builder, f: _Fmt, x: Val) -> tuple[Val, Val, Val]:
+    sign = b.and_(x, f.c(1 << (f.n - 1)))
+    exp = b.and_(b.lshr(x, f.c(f.mant)), f.c(f.emax))
+    frac = b.and_(x, f.c((1 << f.mant) - 1))
+    return sign, exp, frac
+
+
+def _eq(b: Builder, a: Val, v: int, f: _Fmt) -> Val:
+    return b.icmp("eq", a, f.c(v))
+
+
+def _quiet(b: Builder, f: _Fmt, x: Val) -> Val:
+    return b.or_(x, f.c(1 << (f.mant - 1)))
+
+
+def frecpe(b: Builder, f: _Fmt, x: Val) -> Val:
+    sign, exp, frac = _fields(b, f, x)
+    m = f.mant
+    den = _eq(b, exp, 0, f)
+    top0 = _eq(b, b.and_(frac, f.c(1 << (m - 1))), 0, f)
+    mmask = f.c((1 << m) - 1)
+    fr = b.select(den, b.and_(b.select(top0, b.shl(frac, f.c(2)), b.shl(frac, f.c(1))), mmask),
+                  frac)
+    e = b.select(den, b.select(top0, f.c(-1), f.c(0)), exp)
+    est = _lookup(b, "recip", b.lshr(fr, f.c(m - 8)))
+    rexp = b.sub(f.c(253 if f.n == 32 else 2045), e)
+    fo = b.shl(est, f.c(m - 8))
+    fo = b.select(_eq(b, rexp, 0, f), b.or_(f.c(1 << (m - 1)), b.lshr(fo, f.c(1))), fo)
+    lowest = _eq(b, rexp, -1, f)
+    fo = b.select(lowest, b.or_(f.c(1 << (m - 2)), b.lshr(fo, f.c(2))), fo)
+    rexp = b.select(lowest, f.c(0), rexp)
+    r = b.or_(b.or_(sign, b.shl(rexp, f.c(m))), fo)
+    # special cases, lowest priority first
+    tiny = b.and_(den, b.icmp("ult", frac, f.c(1 << (m - 2))))  # includes +-0
+    inf_bits = f.c(f.emax << m)
+    r = b.select(tiny, b.or_(sign, inf_bits), r)
+    top = _eq(b, exp, f.emax, f)
+    r = b.select(b.and_(top, _eq(b, frac, 0, f)), sign, r)
+    return b.select(b.and_(top, b.icmp("ne", frac, f.c(0))), _quiet(b, f, x), r)
+
+
+def frsqrte(b: Builder, f: _Fmt, x: Val) -> Val:
+    sign, exp, frac = _fields(b, f, x)
+    m = f.mant
+    den = _eq(b, exp, 0, f)
+    lz = b.sub(b.intrinsic(f"llvm.ctlz.v{_lanes(f)}i{f.n}", f.ity, [frac, Val("false", "i1")]),
+               f.c(f.n - m))
+    fr = b.select(den, b.and_(b.shl(frac, b.add(lz, f.c(1))), f.c((1 << m) - 1)), frac)
+    e = b.select(den, b.sub(f.c(0), lz), exp)
+    odd = b.icmp("ne", b.and_(e, f.c(1)), f.c(0))
+    scaled = b.select(odd, b.or_(f.c(128), b.lshr(fr, f.c(m - 7))),
+                      b.or_(f.c(256), b.lshr(fr, f.c(m - 8))))
+    est = _lookup(b, "rsqrt", b.sub(scaled, f.c(128)))
+    rexp = b.lshr(b.sub(f.c(380 if f.n == 32 else 3068), e), f.c(1))
+    r = b.or_(b.shl(rexp, f.c(m)), b.shl(est, f.c(m - 8)))
+    top = _eq(b, exp, f.emax, f)
+    r = b.select(b.and_(top, _eq(b, frac, 0, f)), f.c(0), r)  # +Inf (-Inf is caught below)
+    r = b.select(b.icmp("ne", sign, f.c(0)), f.c((f.emax << m) | (1 << (m - 1))), r)
+    r = b.select(b.and_(den, _eq(b, frac, 0, f)), b.or_(sign, f.c(f.emax << m)), r)
+    return b.select(b.and_(top, b.icmp("ne", frac, f.c(0))), _quiet(b, f, x), r)
+
+
+def frecpx(b: Builder, f: _Fmt, x: Val) -> Val:
+    sign, exp, frac = _fields(b, f, x)
+    m = f.mant
+    ne = b.select(_eq(b, exp, 0, f), f.c(f.emax - 1), b.xor(exp, f.c(f.emax)))
+    r = b.or_(sign, b.shl(ne, f.c(m)))
+    nan = b.and_(_eq(b, exp, f.emax, f), b.icmp("ne", frac, f.c(0)))
+    return b.select(nan, _quiet(b, f, x), r)
+
+
+def urecpe(b: Builder, f: _Fmt, x: Val) -> Val:
+    est = _lookup(b, "recip", b.and_(b.lshr(x, f.c(23)), f.c(0xFF)))
+    r = b.shl(b.or_(est, f.c(0x100)), f.c(23))
+    return b.select(b.icmp("sge", x, f.c(0)), f.c(-1), r)
+
+
+def ursqrte(b: Builder, f: _Fmt, x: Val) -> Val:
+    low = b.icmp("ult", x, f.c(1 << 30))
+    idx = b.select(low, f.c(0), b.sub(b.lshr(x, f.c(23)), f.c(128)))
+    est = _lookup(b, "rsqrt", idx)
+    r = b.shl(b.or_(est, f.c(0x100)), f.c(23))
+    return b.select(low, f.c(-1), r)
+
+
+def _lanes(f: _Fmt) -> int:
+    return int(f.ity[1:].split(" x ")[0])
+
+
+Estimate = Callable[[Builder, "_Fmt", Val], Val]
+
+
+def _apply(ctx: LiftContext, fn: Estimate, lanes: int, n: int, rn: int, rd: int) -> None:
+    ity = vty(lanes, n)
+    f = _Fmt(ity, n)
+    write(ctx, rd, fn(ctx.b, f, ctx.vreg_as(rn, ity)))
+
+
+_VECTOR: dict[tuple[int, int], Estimate] = {
+    (0, 0x1D): frecpe, (1, 0x1D): frsqrte, (0, 0x1C): urecpe, (1, 0x1C): ursqrte,
+}
+
+
+@insn("0xx01110 1x 10000 1110x 10 xxxxx xxxxx", name="FRECPE/FRSQRTE/URECPE/URSQRTE (vector)")
+def estimate_vector(ctx: LiftContext, w: int) -> None:
+    q, u, sz, opc = bit(w, 30), bit(w, 29), bit(w, 22), bits(w, 16, 12)
+    fn = _VECTOR[(u, opc)]
+    if sz and (not q or fn in (urecpe, ursqrte)):
+        raise Unallocated
+    n = 64 if sz else 32
+    _apply(ctx, fn, (128 if q else 64) // n, n, bits(w, 9, 5), bits(w, 4, 0))
+
+
+@insn("01x11110 1x 10000 11101 10 xxxxx xxxxx", "01011110 1x 10000 11111 10 xxxxx xxxxx",
+      name="FRECPE/FRSQRTE/FRECPX (scalar)")
+def estimate_scalar(ctx: LiftContext, w: int) -> None:
+    u, sz, opc = bit(w, 29), bit(w, 22), bits(w, 16, 12)
+    fn: Estimate = frecpx if opc == 0x1F else (frsqrte if u else frecpe)
+    _apply(ctx, fn, 1, 64 if sz else 32, bits(w, 9, 5), bits(w, 4, 0))
