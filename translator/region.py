@@ -50,7 +50,7 @@ class Region:
     ninsns: int = 0
     # Addresses indirect branches in the unit may reach without leaving it (observed entries).
     roots: tuple[int, ...] = ()
-    jumps_indirect: bool = False  # holds a BR/BLR (not RET): roots may keep it inside
+    jumps_indirect: bool = False  # holds a BR (a jump, not a call or return): roots help it
 
 
 def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 1024,
@@ -85,7 +85,7 @@ def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 10
             if kind == FALL:
                 a += 4
                 continue
-            if kind == INDIRECT and (w >> 21) & 0xF != 0b0010:
+            if kind == INDIRECT and (w >> 21) & 0x7 == 0:  # BR/BRAA*, not BLR* or RET*
                 jumps_indirect = True
             if not follow_branches:
                 break
