@@ -22,14 +22,15 @@ DEFAULT_MAX_BYTES = 512 << 20
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS units (
     key BLOB PRIMARY KEY,
-    obj BLOB NOT NULL,
     digest BLOB NOT NULL,
     size INTEGER NOT NULL,
     created REAL NOT NULL,
     last_used REAL NOT NULL,
-    hits INTEGER NOT NULL DEFAULT 0
+    hits INTEGER NOT NULL DEFAULT 0,
+    obj BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS units_lru ON units(last_used);
+-- Covering index: size accounting and LRU eviction never read the code blobs.
+CREATE INDEX IF NOT EXISTS units_lru ON units(last_used, size);
 CREATE TABLE IF NOT EXISTS manifests (
     image BLOB PRIMARY KEY,
     units TEXT NOT NULL,
@@ -57,7 +58,7 @@ class DiskCache:
 
     def __init__(self, directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / "units.sqlite"
+        self.path = directory / "units-v2.sqlite"
         self.max_bytes = max_bytes
         self.stats = DiskStats()
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -139,7 +140,9 @@ class DiskCache:
                                  [(now, k) for k in self._used])
         self._pending.clear()
         self._used.clear()
-        self.prune(self.max_bytes)
+        # The file is at least as big as its contents: only then can the bound be exceeded.
+        if self.path.stat().st_size > self.max_bytes:
+            self.prune(self.max_bytes)
 
     def prune(self, max_bytes: int) -> int:
         """Evict least-recently-used units until the cache holds at most max_bytes."""
