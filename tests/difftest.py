@@ -35,8 +35,9 @@ class State:
     def random(cls, rng: random.Random, data_ptrs: tuple[int, ...] = ()) -> State:
         """Random registers; registers in data_ptrs point into the middle of the data area."""
         s = cls()
-        s.x = [rng.choice([rng.getrandbits(64), rng.getrandbits(32), rng.randrange(-64, 64) & (2**64 - 1),
-                           rng.choice([0, 1, 2**63, 2**64 - 1, 2**31, 2**32 - 1, 2**31 - 1])])
+        edges = [0, 1, 2**63, 2**64 - 1, 2**31, 2**32 - 1, 2**31 - 1]
+        s.x = [rng.choice([rng.getrandbits(64), rng.getrandbits(32),
+                           rng.randrange(-64, 64) & (2**64 - 1), rng.choice(edges)])
                for _ in range(31)]
         for r in data_ptrs:
             s.x[r] = DATA + DATA_SIZE // 2 + rng.randrange(-256, 256)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from difftest import CODE, DATA, STACK, assemble, _machine
+from difftest import CODE, DATA, STACK, _machine, assemble
 
 from runtime.cpu_state import EXIT_BRK, EXIT_FAULT, EXIT_SVC, EXIT_UNDEF
 from runtime.memory import WINDOW_MASK
