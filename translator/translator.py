@@ -99,7 +99,6 @@ class Translator:
         self.native = Native(self._native_object(), self._link, self.lookup)
         self.units: dict[int, Unit] = {}
         self._image: tuple[bytes, int, int] | None = None
-        self._exec_ranges: list[tuple[int, int]] = []
         mem.invalidate_hooks.append(self.invalidate)
 
     # ---------------------------------------------------------------- code generation
@@ -170,14 +169,18 @@ class Translator:
             return True
         p = self.policy
         roots: tuple[int, ...] = ()
-        probe = discover(pc, self._fetch, p.hot_insns)
+        t0 = time.perf_counter()
+        probe = discover(pc, self._fetch, p.hot_insns, call_depth=p.inline_depth)
+        self.stats.discover_s += time.perf_counter() - t0
         if probe.jumps_indirect:
             # Code near pc that already ran as a unit entry is likely where this region's
             # indirect branches (switch tables, computed gotos) go: make it part of the region.
             near = sorted((e for e in self.units if e != pc and abs(e - pc) <= ROOT_WINDOW),
                           key=lambda e: abs(e - pc))[:MAX_ROOTS]
             roots = tuple(sorted(near))
-        return self._translate(pc, "optimized", p.hot_insns, p.hot_level, None, roots)
+        # Without roots the probe already is the region: do not discover it twice.
+        return self._translate(pc, "optimized", p.hot_insns, p.hot_level, None, roots,
+                               None if roots else probe)
 
     def _key(self, region: Region, tier: str, level: int, hot_threshold: int | None) -> bytes:
         """Everything the unit's machine code depends on (DESIGN invariant 4)."""
@@ -191,13 +194,14 @@ class Translator:
         return h.digest()
 
     def _translate(self, pc: int, tier: str, max_insns: int, level: int,
-                   hot_threshold: int | None, roots: tuple[int, ...] = ()) -> bool:
-        t0 = time.perf_counter()
-        step = tier == "step"
-        region = discover(pc, self._fetch, max_insns, follow_branches=not step, roots=roots,
-                          call_depth=self.policy.inline_depth if tier == "optimized" else 0)
-        t1 = time.perf_counter()
-        self.stats.discover_s += t1 - t0
+                   hot_threshold: int | None, roots: tuple[int, ...] = (),
+                   region: Region | None = None) -> bool:
+        if region is None:
+            t0 = time.perf_counter()
+            step = tier == "step"
+            region = discover(pc, self._fetch, max_insns, follow_branches=not step, roots=roots,
+                              call_depth=self.policy.inline_depth if tier == "optimized" else 0)
+            self.stats.discover_s += time.perf_counter() - t0
         if not region.blocks:
             return False
         key = self._key(region, tier, level, hot_threshold)
