@@ -11,6 +11,7 @@ A value is a `Val`: its textual reference ("%t12", "42", "true") and its type ("
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +320,24 @@ class Builder:
         v = self.call(ret, name, args, decl)
         assert v is not None
         return v
+
+    def unless_rare(self, cond: Val, r: Val, compute: Callable[[], Val]) -> Val:
+        """`r`, or when the rarely-true `cond` holds, what `compute()` emits on a cold path.
+
+        For fix-ups (AArch64 NaN rules) that would otherwise cost select chains on every
+        execution: the common case pays one compare and a never-taken branch.
+        """
+        here = self.block
+        slow, join = self.fn.new_block("rare"), self.fn.new_block("rare.join")
+        self.cbranch(self.intrinsic("llvm.expect.i1", "i1", [cond, Val("false", "i1")]),
+                     slow, join)
+        self.position_at_end(slow)
+        v = compute()
+        slow_end = self.block
+        self.br(join)
+        self.position_at_end(join)
+        assert here is not None and slow_end is not None
+        return self.phi(r.ty, [(r, here), (v, slow_end)])
 
     # ----- terminators -----
     def _term(self, line: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
 import struct
 import time
 from dataclasses import dataclass, field
@@ -234,6 +235,13 @@ class Translator:
                            direct=tier != "optimized" and self.policy.direct_baseline)
         self.stats.lift_s += time.perf_counter() - t0
         obj = self.jit.compile_object(text, level)
+        dump = os.environ.get("ELFJIT_DUMP_DIR")
+        if dump:  # a developer's view of what was compiled: the IR and the object
+            base = os.path.join(dump, f"{tier}-{self._name(region.entry, key)}")
+            with open(base + ".ll", "w") as f:
+                f.write(text)
+            with open(base + ".o", "wb") as f:
+                f.write(obj)
         if self.disk is not None:
             self.disk.put(key, obj)
         self.stats.translated_insns += region.ninsns

@@ -278,19 +278,28 @@ def process_nans(b: Builder, result: Val, ops: list[Val]) -> Val:
 
     LLVM leaves the payload and sign of a NaN result unspecified (x86 makes a negative default
     NaN); AArch64 returns the first signalling NaN operand quietened, else the first quiet NaN
-    operand, else the positive default NaN. Returned as the result's integer-lane vector.
+    operand, else the positive default NaN. Returned as the result's integer-lane vector. The
+    per-lane fix-up runs on a cold path taken only when some lane of the result is a NaN.
     """
     ity, expo, quiet = fp_ints(result.ty)
-    out = default_nan(result.ty)
-    ints = [b.bitcast(o, ity) for o in ops]
-    isnan = [b.fcmp("uno", o, o) for o in ops]
-    quieted = [b.or_(i, vconst(ity, quiet)) for i in ints]
-    # Build the priority chain from lowest priority (last quiet NaN) to highest (first SNaN).
-    for o, nan, i in reversed(list(zip(ops, isnan, ints))):
-        out = b.select(nan, i, out)
-    for nan, i, qi in reversed(list(zip(isnan, ints, quieted))):
-        snan = b.and_(nan, b.icmp("eq", b.and_(i, vconst(ity, quiet)), zero(ity)))
-        out = b.select(snan, qi, out)
     res_i = b.bitcast(result, ity)
     rnan = b.fcmp("uno", result, result)
-    return b.select(rnan, out, res_i)
+    lanes = int(result.ty[1:result.ty.index(" ")]) if result.ty.startswith("<") else 1
+    any_nan = b.icmp("ne", b.bitcast(rnan, f"i{lanes}"), const(f"i{lanes}", 0)) \
+        if result.ty.startswith("<") else rnan
+
+    def fixed() -> Val:
+        out = default_nan(result.ty)
+        ints = [b.bitcast(o, ity) for o in ops]
+        isnan = [b.fcmp("uno", o, o) for o in ops]
+        quieted = [b.or_(i, vconst(ity, quiet)) for i in ints]
+        # The priority chain, from lowest (last quiet NaN) to highest (first SNaN).
+        for nan, i in reversed(list(zip(isnan, ints))):
+            out = b.select(nan, i, out)
+        for nan, i, qi in reversed(list(zip(isnan, ints, quieted))):
+            snan = b.and_(nan, b.icmp("eq", b.and_(i, vconst(ity, quiet)), zero(ity)))
+            out = b.select(snan, qi, out)
+        return b.select(rnan, out, res_i)
+
+    return b.unless_rare(any_nan, res_i, fixed)
+
