@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     tier.add_argument("--region-insns", type=int, default=dflt.hot_insns, metavar="N",
                       help=f"largest optimized region in guest instructions (default "
                       f"{dflt.hot_insns})")
+    tier.add_argument("--indirect-region-insns", type=int, default=dflt.indirect_insns,
+                      metavar="N", help="largest optimized region around an indirect jump, "
+                      f"such as an interpreter's dispatch (default {dflt.indirect_insns})")
     tier.add_argument("--inline-depth", type=int, default=dflt.inline_depth, metavar="N",
                       help="call levels an optimized region takes in, returning through an "
                       f"in-region switch (default {dflt.inline_depth})")
@@ -206,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.memory import WindowError
     from runtime.stats import collect_stats, print_stats
 
-    for name in ("hot_threshold", "baseline_insns", "region_insns"):
+    for name in ("hot_threshold", "baseline_insns", "region_insns", "indirect_region_insns"):
         if getattr(args, name) < (0 if name == "hot_threshold" else 1):
             err(f"--{name.replace('_', '-')}: must be positive")
             return 2
@@ -214,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
 
     policy = TierPolicy(baseline_insns=args.baseline_insns, baseline_level=args.baseline_opt,
                         hot_threshold=args.hot_threshold or None, hot_insns=args.region_insns,
+                        indirect_insns=args.indirect_region_insns,
                         hot_level=args.hot_opt, inline_depth=max(0, args.inline_depth))
     opts = Options(strace=args.strace, stats=args.stats or bool(args.stats_json), policy=policy)
     try:

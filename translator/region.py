@@ -85,7 +85,9 @@ def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 10
             if kind == FALL:
                 a += 4
                 continue
-            if kind == INDIRECT and (w >> 21) & 0x7 == 0:  # BR/BRAA*, not BLR* or RET*
+            # BR/BRAA* (not BLR* or RET*), except through x16/x17: those are the linker's
+            # PLT and veneer tail jumps to a whole function, not a switch inside this code.
+            if kind == INDIRECT and (w >> 21) & 0x7 == 0 and (w >> 5) & 0x1E != 16:
                 jumps_indirect = True
             if not follow_branches:
                 break
