@@ -18,6 +18,9 @@ SHF_ALLOC = 2
 SHN_UNDEF, SHN_ABS = 0, 0xFFF1
 R_X86_64_64, R_X86_64_PC32, R_X86_64_PLT32 = 1, 2, 4
 R_X86_64_32, R_X86_64_32S, R_X86_64_PC64 = 10, 11, 24
+R_X86_64_GOTPCREL, R_X86_64_GOTPCRELX, R_X86_64_REX_GOTPCRELX = 9, 41, 42
+_GOT_RELOCS = (R_X86_64_GOTPCREL, R_X86_64_GOTPCRELX, R_X86_64_REX_GOTPCRELX)
+_JMP_STUB = b"\xff\x25\x00\x00\x00\x00"  # jmp *0(%rip): the 8-byte target follows
 ARENA_BYTES = 32 << 20
 
 _SHDR = struct.Struct("<IIQQQQIIQQ")
@@ -43,6 +46,10 @@ class ObjectLoader:
         self._pos = 0
         self._end = 0
         self._libc = ctypes.CDLL(None)
+        # Small-code-model objects reach host symbols through a GOT slot or a jump stub that
+        # must lie within +-2 GiB of the code: one of each per symbol and arena.
+        self._got: dict[tuple[int, str], int] = {}
+        self._stubs: dict[tuple[int, str], int] = {}
 
     def _alloc(self, size: int, align: int) -> int:
         align = max(align, 16)
@@ -69,6 +76,24 @@ class ObjectLoader:
                 raise Unsupported(f"unresolved symbol {name}")
             self.symbols[name] = addr
         return addr
+
+    def _got_slot(self, name: str, value: int) -> int:
+        key = (self._base, name)
+        slot = self._got.get(key)
+        if slot is None:
+            slot = self._alloc(8, 8)
+            ctypes.c_uint64.from_address(slot).value = value
+            self._got[key] = slot
+        return slot
+
+    def _jump_stub(self, name: str, value: int) -> int:
+        key = (self._base, name)
+        stub = self._stubs.get(key)
+        if stub is None:
+            stub = self._alloc(len(_JMP_STUB) + 8, 16)
+            ctypes.memmove(stub, _JMP_STUB + struct.pack("<Q", value), len(_JMP_STUB) + 8)
+            self._stubs[key] = stub
+        return stub
 
     def load(self, obj: bytes, names: list[str]) -> list[int] | None:
         """Link `obj`; return the addresses of `names`, or None if it needs MCJIT."""
@@ -127,7 +152,11 @@ class ObjectLoader:
                     ctypes.c_uint64.from_address(p).value = v & 0xFFFFFFFFFFFFFFFF
                 elif typ == R_X86_64_PC64:
                     ctypes.c_uint64.from_address(p).value = (v - p) & 0xFFFFFFFFFFFFFFFF
-                elif typ in (R_X86_64_PC32, R_X86_64_PLT32):
+                elif typ in (R_X86_64_PC32, R_X86_64_PLT32) or typ in _GOT_RELOCS:
+                    if typ in _GOT_RELOCS:
+                        v = self._got_slot(syms[s][0], v - addend) + addend
+                    elif typ == R_X86_64_PLT32 and not -(1 << 31) <= v - p < (1 << 31):
+                        v = self._jump_stub(syms[s][0], v - addend) + addend
                     d = v - p
                     if not -(1 << 31) <= d < (1 << 31):
                         raise Unsupported("pc-relative relocation out of range")
