@@ -80,6 +80,7 @@ class Machine:
 
     def close(self) -> None:
         """Commit what this run added to the on-disk cache, and the image's unit manifest."""
+        self.translator.finish()
         if self.translator.disk is not None:
             self.translator.save_manifest()
             self.translator.disk.close()
@@ -87,7 +88,8 @@ class Machine:
     # ------------------------------------------------------------------ raw execution
     def run_raw(self) -> int:
         """Run translated code until an exit other than a translation miss; return it."""
-        enter = self.translator.native.enter
+        translator = self.translator
+        enter = translator.native.enter
         cpu_addr = self.cpu.address
         exits = self.stats.exits
         while True:
@@ -97,10 +99,12 @@ class Machine:
             self.stats.exec_s += t1 - t0
             name = EXIT_NAMES.get(reason, str(reason))
             exits[name] = exits.get(name, 0) + 1
+            if translator._for_main:
+                translator.drain()
             if reason == EXIT_MISS:
-                ok = self.translator.ensure(self.cpu.pc)
+                ok = translator.ensure(self.cpu.pc)
             elif reason == EXIT_HOT:
-                ok = self.translator.promote(self.cpu.pc)
+                ok = translator.promote(self.cpu.pc, background=True)
             else:
                 return reason
             self.stats.translate_s += time.perf_counter() - t1

@@ -76,7 +76,9 @@ def test_loop_runs_without_returning_to_python() -> None:
     assert m.cpu.get_x(0) == sum(range(1, 10001))
     exits = sum(m.stats.exits.values()) - sum(before.values())
     assert m.cpu.blocks - blocks0 >= 10000
-    assert exits <= 3  # translate misses + the final brk, not one per iteration
+    # translate misses, the hot exit (and a miss while its region compiles in the background)
+    # and the final brk: a handful, not one per iteration
+    assert exits <= 5
 
 
 def test_call_and_return_chain_natively() -> None:

@@ -46,9 +46,12 @@ class JIT:
     use its own codegen level and gives the bytes the on-disk cache stores.
     """
 
-    def __init__(self, opt_level: int = 1) -> None:
+    def __init__(self, opt_level: int = 1, own_context: bool = False,
+                 engine: bool = True) -> None:
         _init()
         self.opt_level = opt_level
+        # A private LLVMContext lets a second thread compile at the same time (background.py)
+        self.context = llvm.create_context() if own_context else None
         target = llvm.Target.from_default_triple()
         cpu = llvm.get_host_cpu_name()
         features = llvm.get_host_cpu_features().flatten()
@@ -64,7 +67,8 @@ class JIT:
         # The engine owns its TargetMachine; every other user needs its own.
         self.engine = llvm.create_mcjit_compiler(
             llvm.parse_assembly(""),
-            target.create_target_machine(cpu=cpu, features=features, opt=0, jit=True))
+            target.create_target_machine(cpu=cpu, features=features, opt=0, jit=True)) \
+            if engine else None
         # Baseline units: FastISel (codegen level 0) after SROA; hot code: the full O2 path.
         self._tms = {0: tm(0), 1: tm(0), 2: tm(2), 3: tm(3)}
         self._pb = llvm.create_pass_builder(tm(2), llvm.create_pipeline_tuning_options(2))
@@ -86,7 +90,7 @@ class JIT:
         """IR text -> x86_64 relocatable object bytes."""
         level = self.opt_level if level is None else level
         t0 = time.perf_counter()
-        mod = llvm.parse_assembly(ir_text)
+        mod = llvm.parse_assembly(ir_text, self.context)
         t1 = time.perf_counter()
         self._optimize(mod, level)
         t2 = time.perf_counter()
@@ -103,6 +107,7 @@ class JIT:
     def load_object(self, obj: bytes, names: list[str]) -> list[int]:
         """Link an object into the process and return the addresses of `names`."""
         t0 = time.perf_counter()
+        assert self.engine is not None
         self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self.engine.finalize_object()
         addrs = [self.engine.get_function_address(n) for n in names]
@@ -116,6 +121,7 @@ class JIT:
         return self.load_object(self.compile_object(ir_text, level), names)
 
     def global_address(self, name: str) -> int:
+        assert self.engine is not None
         return self.engine.get_global_value_address(name)
 
 

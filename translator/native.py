@@ -146,6 +146,14 @@ class LookupTable:
         self.table[2 * i + 1] = code
         self.table[2 * i] = pc
 
+    def replace_code(self, pc: int, code: int) -> bool:
+        """Switch pc's slot to new code if the slot holds pc; safe while the guest runs."""
+        i = (pc >> 2) & ((1 << LOOKUP_BITS) - 1)
+        if self.table[2 * i] != pc:
+            return False
+        self.table[2 * i + 1] = code
+        return True
+
     def clear(self) -> None:
         """Empty the table: all-ones is no guest pc (it is not 4-byte aligned)."""
         ctypes.memset(self.table, 0xFF, ctypes.sizeof(self.table))

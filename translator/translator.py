@@ -12,12 +12,14 @@ import ctypes
 import hashlib
 import os
 import struct
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from runtime.memory import GUEST_BASE, PROT_EXEC, PROT_READ, GuestMemory
 from translator import translator_fingerprint
+from translator.background import BackgroundCompiler, Job
 from translator.disk_cache import DiskCache
 from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL
 from translator.native import LookupTable, Native
@@ -67,6 +69,7 @@ class TierPolicy:
     direct_baseline: bool = True  # baseline keeps registers in the CPU state, not in SSA
     start_optimized: bool = False  # skip the baseline: every unit is an optimized region
     inline_depth: int = 0  # call levels an optimized region takes in (BL targets)
+    background: bool = True  # optimize hot regions on a worker thread, guest keeps running
 
 
 @dataclass
@@ -86,6 +89,8 @@ class TranslationStats:
     prefetched: int = 0  # units installed at start-up from the image's manifest
     prefetch_s: float = 0.0
     invalidations: int = 0
+    background_jobs: int = 0  # regions optimized on the worker thread
+    background_lift_s: float = 0.0
     by_tier: dict[str, int] = field(default_factory=dict)
 
 
@@ -105,6 +110,12 @@ class Translator:
         self.units: dict[int, Unit] = {}
         self._image: tuple[bytes, int, int] | None = None
         mem.invalidate_hooks.append(self.invalidate)
+        # The worker thread installs finished regions itself; this lock keeps the unit maps,
+        # the lookup table and the stats consistent between it and the dispatch loop.
+        self._lock = threading.RLock()
+        self.generation = 0  # bumped by every invalidation: stale background results drop
+        self.background: BackgroundCompiler | None = None
+        self._for_main: list[tuple[Job, bytes]] = []  # finished work only the main thread may do
 
     # ---------------------------------------------------------------- code generation
     @property
@@ -153,6 +164,10 @@ class Translator:
     # ---------------------------------------------------------------- translation
     def ensure(self, pc: int) -> bool:
         """Make cpu.pc == pc runnable from the lookup table; False if pc is not executable."""
+        with self._lock:
+            return self._ensure(pc)
+
+    def _ensure(self, pc: int) -> bool:
         u = self.units.get(pc)
         if u is not None:
             self.stats.table_refills += 1
@@ -162,12 +177,20 @@ class Translator:
         if p.step:
             return self._translate(pc, "step", p.baseline_insns, p.baseline_level, None)
         if p.start_optimized:
-            return self.promote(pc)
+            return self._promote(pc, False)
         return self._translate(pc, "baseline", p.baseline_insns, p.baseline_level,
                                p.hot_threshold)
 
-    def promote(self, pc: int) -> bool:
-        """Replace whatever runs at pc with an optimized region starting there."""
+    def promote(self, pc: int, background: bool = False) -> bool:
+        """Replace whatever runs at pc with an optimized region starting there.
+
+        With `background` (a hot exit, when the policy allows it) a region that is neither in
+        memory nor on disk is compiled on the worker thread and baseline code keeps running.
+        """
+        with self._lock:
+            return self._promote(pc, background and self.policy.background)
+
+    def _promote(self, pc: int, background: bool) -> bool:
         u = self.units.get(pc)
         if u is not None and u.tier == "optimized":
             self.native.set_entry(pc, u.code)
@@ -188,7 +211,7 @@ class Translator:
             roots = tuple(sorted(near))
         # Without roots the probe already is the region: do not discover it twice.
         return self._translate(pc, "optimized", p.indirect_insns, p.hot_level, None, roots,
-                               None if roots else probe)
+                               None if roots else probe, defer=background)
 
     def _key(self, region: Region, tier: str, level: int, hot_threshold: int | None) -> bytes:
         """Everything the unit's machine code depends on (DESIGN invariant 4)."""
@@ -203,7 +226,7 @@ class Translator:
 
     def _translate(self, pc: int, tier: str, max_insns: int, level: int,
                    hot_threshold: int | None, roots: tuple[int, ...] = (),
-                   region: Region | None = None) -> bool:
+                   region: Region | None = None, defer: bool = False) -> bool:
         if region is None:
             t0 = time.perf_counter()
             step = tier == "step"
@@ -218,6 +241,9 @@ class Translator:
             self.stats.memory_hits += 1
         else:
             obj = self.disk.get(key) if self.disk is not None else None
+            if obj is None and defer:
+                self._submit(region, key, level)
+                return self._keep_baseline(pc)
             if obj is None:
                 obj = self._compile(region, key, tier, level, hot_threshold)
             else:
@@ -232,14 +258,17 @@ class Translator:
         # Names carry the key: a retranslation of changed code never clashes with old code.
         return f"u_{pc:x}_{key[:6].hex()}"
 
-    def _compile(self, region: Region, key: bytes, tier: str, level: int,
-                 hot_threshold: int | None) -> bytes:
+    def _lift(self, region: Region, name: str, tier: str, hot_threshold: int | None) -> str:
         from translator.lifter import lift_region
 
-        t0 = time.perf_counter()
-        text = lift_region(region, self._name(region.entry, key), hot_threshold,
-                           chain=tier != "step", precise_pc=tier != "optimized",
+        return lift_region(region, name, hot_threshold, chain=tier != "step",
+                           precise_pc=tier != "optimized",
                            direct=tier != "optimized" and self.policy.direct_baseline)
+
+    def _compile(self, region: Region, key: bytes, tier: str, level: int,
+                 hot_threshold: int | None) -> bytes:
+        t0 = time.perf_counter()
+        text = self._lift(region, self._name(region.entry, key), tier, hot_threshold)
         self.stats.lift_s += time.perf_counter() - t0
         obj = self.jit.compile_object(text, level)
         dump = os.environ.get("ELFJIT_DUMP_DIR")
@@ -255,15 +284,78 @@ class Translator:
         self.stats.code_bytes += len(obj)
         return obj
 
+    # ---------------------------------------------------------------- background tier
+    def _submit(self, region: Region, key: bytes, level: int) -> None:
+        if self.background is None:
+            self.background = BackgroundCompiler(
+                lambda job: self._lift(job.region, job.name, "optimized", None),
+                self.background_done)
+        self.background.submit(Job(region.entry, region, key, self._name(region.entry, key),
+                                   level, self.generation))
+
+    def _keep_baseline(self, pc: int) -> bool:
+        """While pc's region compiles, run baseline code there (a unit starting at pc)."""
+        u = self.units.get(pc)
+        if u is not None:
+            self.native.set_entry(pc, u.code)
+            return True
+        p = self.policy
+        return self._translate(pc, "baseline", p.baseline_insns, p.baseline_level,
+                               p.hot_threshold)
+
+    def background_done(self, job: Job, obj: bytes | None, lift_s: float) -> None:
+        """On the worker thread: place a finished region and switch it in.
+
+        The guest may be running. Only the code pointer of a lookup-table slot that already
+        holds this pc is rewritten (one aligned 8-byte store, so a concurrent lookup sees the
+        old or the new code, both correct for pc); anything else waits for the main thread.
+        """
+        with self._lock:
+            s = self.stats
+            s.background_lift_s += lift_s
+            if obj is None or job.generation != self.generation:
+                return
+            s.background_jobs += 1
+            s.translated_insns += job.region.ninsns
+            s.code_bytes += len(obj)
+            self._for_main.append((job, obj))  # the disk cache belongs to the main thread
+            addrs = self.loader.load(obj, [job.name])
+            if addrs is None:
+                return  # needs MCJIT, which the main thread owns: linked in drain()
+            self.loaded[job.key] = addrs[0]
+            self._install(job.region, addrs[0], "optimized", job.level, None, job.key,
+                          switch=self.lookup.replace_code)
+
+    def drain(self) -> None:
+        """On the main thread, between guest runs: store and link what the worker finished."""
+        if not self._for_main:
+            return
+        with self._lock:
+            done, self._for_main = self._for_main, []
+            for job, obj in done:
+                if self.disk is not None:
+                    self.disk.put(job.key, obj)
+                if job.key not in self.loaded and job.generation == self.generation:
+                    (code,) = self._link(obj, [job.name])
+                    self.loaded[job.key] = code
+                    self._install(job.region, code, "optimized", job.level, None, job.key)
+
+    def finish(self, complete: bool = True) -> None:
+        """Stop the worker (after its queue, if `complete`) and keep what it produced."""
+        if self.background is not None:
+            self.background.close(complete)
+            self.drain()
+
     def _install(self, region: Region, code: int, tier: str, level: int,
-                 hot_threshold: int | None, key: bytes) -> None:
+                 hot_threshold: int | None, key: bytes,
+                 switch: Callable[[int, int], object] | None = None) -> None:
         pc = region.entry
         hi = max(a + 4 * len(ws) for a, ws in region.blocks.items())
         layout = tuple((a, len(ws)) for a, ws in region.blocks.items())
         u = Unit(pc, code, min(region.blocks), hi, region.ninsns, len(region.blocks), tier,
                  level, hot_threshold, key, layout, region.roots)
         self.units[pc] = u
-        self.native.set_entry(pc, code)
+        (switch or self.native.set_entry)(pc, code)
         s = self.stats
         s.units += 1
         s.blocks += u.nblocks
@@ -319,19 +411,26 @@ class Translator:
         if self.disk is None or self._image is None:
             return
         image_key, lo, hi = self._image
+        self._lock.acquire()  # released below: the worker is stopped by now anyway
         recs = [{"pc": u.entry, "tier": u.tier, "level": u.level, "hot": u.hot_threshold,
                  "key": u.key.hex(), "layout": u.layout, "roots": u.roots}
                 for u in self.units.values()
                 if u.tier != "step" and lo <= u.lo and u.hi <= hi]
+        self._lock.release()
         self.disk.put_manifest(image_key, recs)
 
     def invalidate(self, start: int, end: int) -> None:
         """Forget every unit lifted from guest bytes in [start, end)."""
+        with self._lock:
+            self._invalidate(start, end)
+
+    def _invalidate(self, start: int, end: int) -> None:
         dead = [pc for pc, u in self.units.items() if u.lo < end and u.hi > start]
         if not dead:
             return
         for pc in dead:
             del self.units[pc]
+        self.generation += 1
         self.stats.invalidations += len(dead)
         # Chained units reach each other only through the table, so clearing it is enough.
         self.native.clear()

@@ -1,0 +1,116 @@
+"""Optimizing hot regions on a worker thread while the guest keeps running baseline code.
+
+Why: an optimized region costs 20-200 ms of LLVM -O2, and compiling it synchronously stops the
+guest for that long at every promotion. The worker lifts (Python) and compiles (LLVM, which
+releases the GIL) while the guest runs its baseline code natively, also without the GIL; on a
+machine with two cores both make progress. The finished region is switched in by the
+translator (`Translator.background_done`), atomically with respect to the running guest.
+
+LLVM use from two threads: the worker has its own LLVM context, pass builder and target
+machines (`JIT(own_context=True)`), so nothing LLVM-side is shared with the main thread's JIT.
+llvmlite serializes every C-API call behind one process-wide lock; while the worker is active
+that lock is replaced with a no-op (`_unlock_llvmlite`), since the lock exists for users who
+share LLVM objects between threads, and the two JITs here share none.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from translator.jit import JIT
+    from translator.region import Region
+
+
+@dataclass
+class Job:
+    """One region to optimize; `generation` detects an invalidation while it was compiling."""
+
+    pc: int
+    region: Region
+    key: bytes
+    name: str
+    level: int
+    generation: int
+
+
+class _NoLock:
+    def acquire(self, *args: object, **kwargs: object) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def _unlock_llvmlite() -> None:
+    from llvmlite.binding import ffi
+
+    ffi.lib._lock._lock = _NoLock()
+
+
+class BackgroundCompiler:
+    """A single worker thread fed through a queue; `done(job, obj, lift_s)` runs on it."""
+
+    def __init__(self, lift: Callable[[Job], str], done: Callable[[Job, bytes | None, float],
+                                                                      None]) -> None:
+        self._lift = lift
+        self._done = done
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.jit: JIT | None = None
+        self.pending: set[bytes] = set()  # keys submitted and not finished
+        self.errors = 0
+
+    def submit(self, job: Job) -> None:
+        if job.key in self.pending:
+            return
+        self.pending.add(job.key)
+        if self._thread is None:
+            from translator.jit import JIT
+
+            self.jit = JIT(own_context=True, engine=False)
+            _unlock_llvmlite()
+            self._thread = threading.Thread(target=self._run, name="elfjit-optimizer",
+                                            daemon=True)
+            self._thread.start()
+        self._jobs.put(job)
+
+    def _run(self) -> None:
+        assert self.jit is not None
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            obj = None
+            t0 = time.perf_counter()
+            try:
+                text = self._lift(job)
+                lift_s = time.perf_counter() - t0
+                obj = self.jit.compile_object(text, job.level)
+            except Exception:  # noqa: BLE001 - a failed optimization only loses speed
+                lift_s = time.perf_counter() - t0
+                self.errors += 1
+            self._done(job, obj, lift_s)
+            self.pending.discard(job.key)
+
+    def close(self, finish: bool = True) -> None:
+        """Stop the worker; with `finish`, after the queued regions are compiled.
+
+        Finishing lets the on-disk cache hold every region this run asked for, so the next
+        run translates nothing; without it (an interrupted run) queued jobs are dropped.
+        """
+        if self._thread is None:
+            return
+        if not finish:
+            try:
+                while True:
+                    self._jobs.get_nowait()
+            except queue.Empty:
+                pass
+        self._jobs.put(None)
+        self._thread.join()
+        self._thread = None
