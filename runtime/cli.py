@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     tier.add_argument("--inline-depth", type=int, default=dflt.inline_depth, metavar="N",
                       help="call levels an optimized region takes in, returning through an "
                       f"in-region switch (default {dflt.inline_depth})")
+    tier.add_argument("--no-background", action="store_true",
+                      help="optimize hot regions synchronously, stopping the guest meanwhile "
+                      "(default: on a worker thread while baseline code keeps running)")
     tier.add_argument("--baseline-opt", type=int, default=1, choices=[0, 1, 2, 3],
                       help="LLVM level for baseline units (default 1: SROA + FastISel)")
     tier.add_argument("--hot-opt", type=int, default=2, choices=[1, 2, 3],
@@ -218,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     policy = TierPolicy(baseline_insns=args.baseline_insns, baseline_level=args.baseline_opt,
                         hot_threshold=args.hot_threshold or None, hot_insns=args.region_insns,
                         indirect_insns=args.indirect_region_insns,
-                        hot_level=args.hot_opt, inline_depth=max(0, args.inline_depth))
+                        hot_level=args.hot_opt, inline_depth=max(0, args.inline_depth),
+                        background=not args.no_background)
     opts = Options(strace=args.strace, stats=args.stats or bool(args.stats_json), policy=policy)
     try:
         machine = Machine(opts, exe_path=os.path.abspath(args.program), disk=open_cache(args))
