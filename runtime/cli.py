@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     tier.add_argument("--no-background", action="store_true",
                       help="optimize hot regions synchronously, stopping the guest meanwhile "
                       "(default: on a worker thread while baseline code keeps running)")
+    p.add_argument("--perf-map", action="store_true",
+                   help="write /tmp/perf-PID.map so `perf report` names translated code by "
+                   "tier and guest address")
     tier.add_argument("--baseline-opt", type=int, default=1, choices=[0, 1, 2, 3],
                       help="LLVM level for baseline units (default 1: SROA + FastISel)")
     tier.add_argument("--hot-opt", type=int, default=2, choices=[1, 2, 3],
@@ -235,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
         err(str(e))
         return e.status
     machine.proc.argv = [args.program, *args.args]
+    if args.perf_map:
+        try:
+            machine.translator.perf_map = open(f"/tmp/perf-{os.getpid()}.map", "w")
+        except OSError as e:
+            err(f"--perf-map: {e.strerror}")
+            return 1
     machine.boot(image)
     try:
         status = machine.run()

@@ -104,7 +104,7 @@ class Machine:
             if reason == EXIT_MISS:
                 ok = translator.ensure(self.cpu.pc)
             elif reason == EXIT_HOT:
-                ok = translator.promote(self.cpu.pc, background=True)
+                ok = translator.promote(self.cpu.pc, background=True, source=self.cpu.exit_info)
             else:
                 return reason
             self.stats.translate_s += time.perf_counter() - t1

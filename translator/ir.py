@@ -67,8 +67,9 @@ class Function:
     """One LLVM function under construction: a list of blocks of instruction text."""
 
     def __init__(self, name: str, ret: str = "void", params: str = "ptr noalias %cpu",
-                 attrs: str = "") -> None:
+                 attrs: str = "", cc: str = "") -> None:
         self.name = name
+        self.cc = cc  # calling convention keyword, e.g. preserve_nonecc
         self.ret = ret
         self.params = params
         self.attrs = attrs
@@ -85,7 +86,7 @@ class Function:
         return f"%v{self._tmp}"
 
     def text(self) -> str:
-        out = [f"define {self.ret} @{self.name}({self.params}) {self.attrs} {{"]
+        out = [f"define {self.cc} {self.ret} @{self.name}({self.params}) {self.attrs} {{"]
         for b in self.blocks:
             out.append(f"{b.name}:")
             out.extend(b.lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from translator import isa  # noqa: F401  (registers every instruction family)
 from translator.ir import Function, Module
 from translator.isa.registry import lookup
-from translator.lift_context import LiftContext, Unallocated
+from translator.lift_context import UNIT_CC, LiftContext, Unallocated
 from translator.region import Region
 
 
@@ -13,11 +13,12 @@ def lift_region(region: Region, name: str, hot_threshold: int | None = None,
                 chain: bool = True, precise_pc: bool = True, direct: bool = False) -> str:
     """IR text of a module holding the unit as function `name`."""
     m = Module()
-    fn = Function(name, params="ptr noalias %cpu")
+    fn = Function(name, params="ptr noalias %cpu", cc=UNIT_CC)
     m.functions.append(fn)
     fn.new_block("entry")
     blocks = {addr: fn.new_block(f"g{addr:x}_") for addr in region.blocks}
     ctx = LiftContext(m, fn, blocks, hot_threshold, chain, precise_pc, direct)
+    ctx.entry_pc = region.entry
     if region.roots:
         ctx.indirect_roots = tuple(sorted({region.entry, *region.roots}))
     b = ctx.b

@@ -16,7 +16,7 @@ from typing import Callable
 from runtime.cpu_state import EXIT_FAULT, EXIT_MISS, offset_of
 from runtime.memory import GUARD, GUEST_BASE, WINDOW_SIZE
 from translator.ir import Builder, Function, Module, Val, const
-from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL
+from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL, UNIT_CC
 
 JMPBUF_BYTES = 512  # glibc's sigjmp_buf is 200 bytes on x86_64; leave room
 
@@ -50,7 +50,7 @@ def _native_ir() -> str:
     miss = fn.new_block("miss")
     b.cbranch(b.icmp("eq", tpc, pc), run, miss)
     b.position_at_end(run)
-    b.emit(f"call void {fnp.ref}(ptr %cpu)")
+    b.emit(f"call {UNIT_CC} void {fnp.ref}(ptr %cpu)")
     b.br(out)
     b.position_at_end(miss)
     b.store(const("i64", EXIT_MISS), b.gep(cpu, offset_of("exit_reason")), align=8)

@@ -50,6 +50,7 @@ class ObjectLoader:
         # must lie within +-2 GiB of the code: one of each per symbol and arena.
         self._got: dict[tuple[int, str], int] = {}
         self._stubs: dict[tuple[int, str], int] = {}
+        self.sizes: dict[int, int] = {}  # code address -> function size (for --perf-map)
 
     def _alloc(self, size: int, align: int) -> int:
         align = max(align, 16)
@@ -124,10 +125,12 @@ class ObjectLoader:
         symtab = next(h for h in shdrs if h[1] == SHT_SYMTAB)
         strtab_off = shdrs[symtab[6]][4]
         syms = []
+        sizes: dict[str, int] = {}
         for k in range(symtab[5] // 24):
-            st_name, _, _, shndx, value, _ = _SYM.unpack_from(obj, symtab[4] + k * 24)
+            st_name, _, _, shndx, value, size = _SYM.unpack_from(obj, symtab[4] + k * 24)
             name = _cstr(obj, strtab_off + st_name) if st_name else ""
             syms.append((name, shndx, value))
+            sizes[name] = size
 
         def sym_addr(k: int) -> int:
             name, shndx, value = syms[k]
@@ -173,6 +176,7 @@ class ObjectLoader:
         for k, (name, shndx, _) in enumerate(syms):
             if name in wanted and shndx not in (SHN_UNDEF,):
                 found[name] = sym_addr(k)
+                self.sizes[found[name]] = sizes[name]
         for n in names:
             if n not in found:
                 raise Unsupported(f"symbol {n} not defined")

@@ -15,7 +15,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from runtime.memory import GUEST_BASE, PROT_EXEC, PROT_READ, GuestMemory
 from translator import translator_fingerprint
@@ -116,6 +116,7 @@ class Translator:
         self.generation = 0  # bumped by every invalidation: stale background results drop
         self.background: BackgroundCompiler | None = None
         self._for_main: list[tuple[Job, bytes]] = []  # finished work only the main thread may do
+        self.perf_map: TextIO | None = None  # perf's /tmp/perf-PID.map: names for JIT code
 
     # ---------------------------------------------------------------- code generation
     @property
@@ -177,24 +178,33 @@ class Translator:
         if p.step:
             return self._translate(pc, "step", p.baseline_insns, p.baseline_level, None)
         if p.start_optimized:
-            return self._promote(pc, False)
+            return self._promote(pc, False)[0]
         return self._translate(pc, "baseline", p.baseline_insns, p.baseline_level,
                                p.hot_threshold)
 
-    def promote(self, pc: int, background: bool = False) -> bool:
+    def promote(self, pc: int, background: bool = False, source: int | None = None) -> bool:
         """Replace whatever runs at pc with an optimized region starting there.
 
         With `background` (a hot exit, when the policy allows it) a region that is neither in
         memory nor on disk is compiled on the worker thread and baseline code keeps running.
+        `source` is the entry of the unit whose loop became hot: if the new region does not
+        take that unit's code in, it is promoted as well (it runs as often as the loop).
         """
         with self._lock:
-            return self._promote(pc, background and self.policy.background)
+            background = background and self.policy.background
+            ok, region = self._promote(pc, background)
+            if ok and source is not None and source != pc and region is not None:
+                u = self.units.get(source)
+                covered = any(a <= source < a + 4 * len(ws) for a, ws in region.blocks.items())
+                if u is not None and u.tier != "optimized" and not covered:
+                    self._promote(source, background)
+            return ok
 
-    def _promote(self, pc: int, background: bool) -> bool:
+    def _promote(self, pc: int, background: bool) -> tuple[bool, Region | None]:
         u = self.units.get(pc)
         if u is not None and u.tier == "optimized":
             self.native.set_entry(pc, u.code)
-            return True
+            return True, None
         p = self.policy
         roots: tuple[int, ...] = ()
         t0 = time.perf_counter()
@@ -209,9 +219,15 @@ class Translator:
             near = sorted((e for e in self.units if e != pc and abs(e - pc) <= ROOT_WINDOW),
                           key=lambda e: abs(e - pc))[:MAX_ROOTS]
             roots = tuple(sorted(near))
-        # Without roots the probe already is the region: do not discover it twice.
-        return self._translate(pc, "optimized", p.indirect_insns, p.hot_level, None, roots,
-                               None if roots else probe, defer=background)
+        region = probe
+        if roots:
+            t0 = time.perf_counter()
+            region = discover(pc, self._fetch, p.indirect_insns, roots=roots,
+                              call_depth=p.inline_depth)
+            self.stats.discover_s += time.perf_counter() - t0
+        ok = self._translate(pc, "optimized", p.indirect_insns, p.hot_level, None, roots, region,
+                             defer=background)
+        return ok, region
 
     def _key(self, region: Region, tier: str, level: int, hot_threshold: int | None) -> bytes:
         """Everything the unit's machine code depends on (DESIGN invariant 4)."""
@@ -356,6 +372,10 @@ class Translator:
                  level, hot_threshold, key, layout, region.roots)
         self.units[pc] = u
         (switch or self.native.set_entry)(pc, code)
+        if self.perf_map is not None:
+            size = self.loader.sizes.get(code, 0)
+            self.perf_map.write(f"{code:x} {size:x} elfjit_{tier}_{pc:x}\n")
+            self.perf_map.flush()
         s = self.stats
         s.units += 1
         s.blocks += u.nblocks
