@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 from dataclasses import dataclass
 
+from runtime.hashing import blake2b
 from runtime.memory import (
     PAGE,
     PROT_EXEC,
@@ -203,7 +203,7 @@ def load_program(mem: GuestMemory, path: str, argv: list[str], env: list[str],
     mem.brk_start = mem.brk = brk
     sp = build_stack(mem, argv, env, execfn=path, phdr=phdr, phnum=elf.phnum,
                      phent=elf.phentsize, entry=entry, random_bytes=random_bytes)
-    digest = hashlib.blake2b(elf.data, digest_size=20).digest()
+    digest = blake2b(elf.data, digest_size=20).digest()
     return LoadedImage(entry, sp, bias, phdr, brk, name, digest, lo, hi)
 
 

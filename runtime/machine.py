@@ -6,7 +6,6 @@ or deal with a fault. Between exits the guest runs natively, chaining unit to un
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import sys
@@ -23,6 +22,7 @@ from runtime.cpu_state import (
     EXIT_UNDEF,
     CPUState,
 )
+from runtime.hashing import blake2b
 from runtime.loader import LoadedImage
 from runtime.memory import GuestMemory
 from syscalls.abi import GuestExit, GuestKilled, Process, SyscallContext
@@ -74,7 +74,7 @@ class Machine:
         self.cpu.pc = image.entry
         self.cpu.sp = image.sp
         p = self.options.policy
-        key = hashlib.blake2b(image.digest + repr((image.load_bias, p)).encode(),
+        key = blake2b(image.digest + repr((image.load_bias, p)).encode(),
                               digest_size=20).digest()
         self.translator.prefetch(key, image.lo, image.hi)
 

@@ -12,13 +12,14 @@ def translator_fingerprint() -> str:
     """
     global _fingerprint
     if _fingerprint is None:
-        import hashlib
         from pathlib import Path
+
+        from runtime.hashing import blake2b
 
         here = Path(__file__).resolve().parent
         files = sorted(here.rglob("*.py")) + [here.parent / "runtime" / "cpu_state.py",
                                               here.parent / "runtime" / "memory.py"]
-        h = hashlib.blake2b(TRANSLATOR_VERSION.encode(), digest_size=16)
+        h = blake2b(TRANSLATOR_VERSION.encode(), digest_size=16)
         # Code is compiled for this host's CPU (AES-NI, PCLMUL, AVX ...): a cache shared with a
         # different CPU must not hand it code it cannot run.
         h.update(_host_cpu_identity())

@@ -10,13 +10,14 @@ digest; a row that fails the check is deleted and the unit retranslated, never e
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from runtime.hashing import blake2b
 
 DEFAULT_MAX_BYTES = 512 << 20
 SCHEMA = """
@@ -53,6 +54,8 @@ class DiskStats:
     evicted: int = 0
 
 
+
+
 class DiskCache:
     """Object code by key. Writes are batched and committed at `flush()`."""
 
@@ -75,7 +78,7 @@ class DiskCache:
             self.stats.misses += 1
             return None
         obj, digest = row
-        if hashlib.blake2b(obj, digest_size=16).digest() != digest:
+        if blake2b(obj, digest_size=16).digest() != digest:
             self.stats.corrupt += 1
             self._db.execute("DELETE FROM units WHERE key=?", (key,))
             self.stats.misses += 1
@@ -92,7 +95,7 @@ class DiskCache:
             marks = ",".join("?" * len(chunk))
             for key, obj, digest in self._db.execute(
                     f"SELECT key, obj, digest FROM units WHERE key IN ({marks})", chunk):
-                if hashlib.blake2b(obj, digest_size=16).digest() == digest:
+                if blake2b(obj, digest_size=16).digest() == digest:
                     out[bytes(key)] = bytes(obj)
                     self._used.append(bytes(key))
                 else:
@@ -116,7 +119,7 @@ class DiskCache:
 
     def put(self, key: bytes, obj: bytes) -> None:
         now = time.time()
-        digest = hashlib.blake2b(obj, digest_size=16).digest()
+        digest = blake2b(obj, digest_size=16).digest()
         self._pending.append((key, obj, digest, len(obj), now, now))
         self.stats.stores += 1
         if len(self._pending) >= 256:

@@ -8,18 +8,17 @@ from, so unmapping or re-protecting those pages drops them (DESIGN invariant 4).
 
 from __future__ import annotations
 
+import _thread
 import ctypes
-import hashlib
 import os
 import struct
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, TextIO
 
+from runtime.hashing import blake2b
 from runtime.memory import GUEST_BASE, PROT_EXEC, PROT_READ, GuestMemory
 from translator import translator_fingerprint
-from translator.background import BackgroundCompiler, Job
 from translator.disk_cache import DiskCache
 from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL
 from translator.native import LookupTable, Native
@@ -27,6 +26,7 @@ from translator.objload import ObjectLoader
 from translator.region import Region, discover
 
 if TYPE_CHECKING:
+    from translator.background import BackgroundCompiler, Job
     from translator.jit import JIT
 
 
@@ -112,7 +112,7 @@ class Translator:
         mem.invalidate_hooks.append(self.invalidate)
         # The worker thread installs finished regions itself; this lock keeps the unit maps,
         # the lookup table and the stats consistent between it and the dispatch loop.
-        self._lock = threading.RLock()
+        self._lock = _thread.RLock()  # not threading's: that import costs start-up time
         self.generation = 0  # bumped by every invalidation: stale background results drop
         self.background: BackgroundCompiler | None = None
         self._for_main: list[tuple[Job, bytes]] = []  # finished work only the main thread may do
@@ -141,7 +141,7 @@ class Translator:
         return addrs
 
     def _native_object(self) -> bytes:
-        key = hashlib.blake2b(f"{translator_fingerprint()}|native|{GUEST_BASE}|{LOOKUP_BITS}"
+        key = blake2b(f"{translator_fingerprint()}|native|{GUEST_BASE}|{LOOKUP_BITS}"
                               .encode(), digest_size=20).digest()
         obj = self.disk.get(key) if self.disk is not None else None
         if obj is None:
@@ -231,7 +231,7 @@ class Translator:
 
     def _key(self, region: Region, tier: str, level: int, hot_threshold: int | None) -> bytes:
         """Everything the unit's machine code depends on (DESIGN invariant 4)."""
-        h = hashlib.blake2b(digest_size=20)
+        h = blake2b(digest_size=20)
         h.update(f"{translator_fingerprint()}|{tier}|{level}|{hot_threshold}|{GUEST_BASE}|"
                  f"{self.policy.direct_baseline}|"
                  f"{LOOKUP_BITS}|{region.entry}".encode())
@@ -303,9 +303,13 @@ class Translator:
     # ---------------------------------------------------------------- background tier
     def _submit(self, region: Region, key: bytes, level: int) -> None:
         if self.background is None:
+            from translator.background import BackgroundCompiler
+
             self.background = BackgroundCompiler(
                 lambda job: self._lift(job.region, job.name, "optimized", None),
                 self.background_done)
+        from translator.background import Job
+
         self.background.submit(Job(region.entry, region, key, self._name(region.entry, key),
                                    level, self.generation))
 
@@ -383,16 +387,33 @@ class Translator:
         s.by_tier[tier] = s.by_tier.get(tier, 0) + 1
 
     # ---------------------------------------------------------------- warm start
-    def _region_from_layout(self, entry: int, layout: list[list[int]],
-                            roots: list[int]) -> Region | None:
-        """Re-read a unit's guest blocks from memory, or None if any is not executable."""
+    def _region_from_layout(self, entry: int, layout: list[list[int]], roots: list[int],
+                            spans: list[tuple[int, int, bytes]]) -> Region | None:
+        """Re-read a unit's guest blocks, or None if any is not in executable memory.
+
+        `spans` are copies of the image's executable mappings taken once for all units:
+        checking and reading each block through the mapping list cost more than the rest
+        of a warm start's prefetch together.
+        """
         region = Region(entry, roots=tuple(roots))
         for addr, n in layout:
-            if n <= 0 or not self.mem.check(addr, 4 * n, PROT_READ | PROT_EXEC):
+            for start, end, data in spans:
+                if start <= addr and addr + 4 * n <= end:
+                    break
+            else:
                 return None
-            region.blocks[addr] = list(struct.unpack(f"<{n}I", self.mem.read(addr, 4 * n)))
+            if n <= 0:
+                return None
+            region.blocks[addr] = list(struct.unpack_from(f"<{n}I", data, addr - start))
             region.ninsns += n
         return region
+
+    def _exec_spans(self, lo: int, hi: int) -> list[tuple[int, int, bytes]]:
+        """(start, end, bytes) of every readable, executable mapping overlapping [lo, hi)."""
+        want = PROT_READ | PROT_EXEC
+        return [(m.start, m.end, ctypes.string_at(self.mem.host(m.start), m.end - m.start))
+                for m in self.mem.maps
+                if m.start < hi and m.end > lo and m.prot & want == want]
 
     def prefetch(self, image_key: bytes, lo: int, hi: int) -> int:
         """Install the units a previous run of this image used, before the guest starts.
@@ -405,8 +426,10 @@ class Translator:
             return 0
         t0 = time.perf_counter()
         wanted = []
+        spans = self._exec_spans(lo, hi)
         for rec in self.disk.get_manifest(image_key):
-            region = self._region_from_layout(rec["pc"], rec["layout"], rec.get("roots", []))
+            region = self._region_from_layout(rec["pc"], rec["layout"], rec.get("roots", []),
+                                              spans)
             if region is None:
                 continue
             key = self._key(region, rec["tier"], rec["level"], rec["hot"])
