@@ -185,6 +185,18 @@ def parse_policy(text: str | None) -> list[str]:
     return opts
 
 
+def precompile() -> None:
+    """Byte-compile the in-tree sources, as `pip install` does for an installed elfjit.
+
+    Without it, a PYTHONDONTWRITEBYTECODE environment makes every elfjit run recompile its
+    modules from source, which would be measured as start-up time no installed copy pays.
+    """
+    import compileall
+
+    for pkg in ("runtime", "translator", "syscalls"):
+        compileall.compile_dir(str(REPO / pkg), quiet=1)
+
+
 def default_runners(elfjit_cmd: str | None, qemu: str, policy: list[str]) -> list[Runner]:
     """native, qemu-aarch64, elfjit cold and warm (from this source tree unless --elfjit).
 
@@ -196,6 +208,7 @@ def default_runners(elfjit_cmd: str | None, qemu: str, policy: list[str]) -> lis
     else:
         pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
         prefix, env = [sys.executable, "-m", "runtime.cli"], {"PYTHONPATH": pythonpath}
+        precompile()
     elfjits = [
         Runner(f"elfjit-{mode}", "aarch64", prefix, env, True, policy, mode)
         for mode in ("cold", "warm")
