@@ -44,6 +44,14 @@ class Unallocated(Exception):
 
 _FLAG_BITS = {"n": 31, "z": 30, "c": 29, "v": 28}
 _FLAG_INDEX = {"n": 0, "z": 1, "c": 2, "v": 3}
+# ConditionHolds(cond) after SUBS x, y, by cond >> 1: (predicate, predicate of the negation).
+_COMPARE_PREDICATES = {
+    0: ("eq", "ne"),  # EQ / NE
+    1: ("uge", "ult"),  # CS / CC
+    4: ("ugt", "ule"),  # HI / LS
+    5: ("sge", "slt"),  # GE / LT
+    6: ("sgt", "sle"),  # GT / LE
+}
 
 
 class LiftContext:
@@ -69,6 +77,7 @@ class LiftContext:
         self._next_pc = self._slot_raw("next_pc", I64, None)
         self._reason = self._slot_raw("reason", I64, None)
         self.insns_lifted = 0
+        self.last_compare: tuple[Val, Val] | None = None  # operands of the live CMP, if any
         # Baseline units count their entries and loop back-edges in one counter; reaching
         # the threshold exits with EXIT_HOT so the dispatcher can build an optimized region.
         # A back-edge's hot exit also names the unit's own entry in exit_info: in a loop split
@@ -193,6 +202,7 @@ class LiftContext:
         return self.get(name)
 
     def set_nzcv(self, n: Val, z: Val, c: Val, v: Val) -> None:
+        self.last_compare = None
         self.put("n", n)
         self.put("z", z)
         self.put("c", c)
@@ -217,14 +227,28 @@ class LiftContext:
         return acc
 
     def set_nzcv_value(self, value: Val) -> None:
+        self.last_compare = None
         b = self.b
         for name, bit in _FLAG_BITS.items():
             self.put(name, b.trunc(b.lshr(value, const(I64, bit)), "i1"))
 
+    def compared(self, x: Val, y: Val) -> None:
+        """Record that the flags just set are those of SUBS x, y (CMP), for cond_holds."""
+        self.last_compare = (x, y)
+
     def cond_holds(self, cond: int) -> Val:
-        """ConditionHolds(cond) from the Arm ARM, as i1."""
+        """ConditionHolds(cond) from the Arm ARM, as i1.
+
+        Right after a CMP in the same block the condition is the comparison itself: LLVM does
+        not recognise N != V over separately computed N and V as a signed less-than, and the
+        flag arithmetic cost four host instructions per signed loop test.
+        """
         b = self.b
         base = cond >> 1
+        if self.last_compare is not None and base in _COMPARE_PREDICATES:
+            x, y = self.last_compare
+            pred, negated = _COMPARE_PREDICATES[base]
+            return b.icmp(negated if cond & 1 else pred, x, y)
         if base == 0:
             r = self.flag("z")
         elif base == 1:
@@ -393,6 +417,7 @@ class LiftContext:
         self.exit(EXIT_UNDEF, const(I64, self.pc))
 
     def count_block(self) -> None:
+        self.last_compare = None  # a guest block can be reached with other flags
         self.put("blocks", self.b.add(self.get("blocks"), const(I64, 1)))
 
     # ------------------------------------------------------------------ finishing

@@ -37,6 +37,8 @@ def add_sub(ctx: LiftContext, x: Val, y: Val, sub: bool, setflags: bool) -> Val:
             c = b.icmp("ult", r, x)
             v = b.icmp("slt", b.and_(b.xor(x, r), b.xor(y, r)), zero)
         ctx.set_nzcv(b.icmp("slt", r, zero), b.icmp("eq", r, zero), c, v)
+        if sub:
+            ctx.compared(x, y)
     return r
 
 
