@@ -351,3 +351,23 @@ def test_reserved_is_undefined(name: str) -> None:
     assert ours["pc"] == 0x10000
     theirs = run_unicorn(code, st)
     assert str(theirs["exit"]).startswith("error"), theirs["exit"]
+
+
+CONDS = ["eq", "ne", "cs", "cc", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le"]
+
+
+def test_conditions_after_compare_edges() -> None:
+    """Every condition read straight after CMP (the lifter folds it into one comparison)
+    over signed/unsigned boundary operands, in both widths, against Unicorn."""
+    xs = "\n".join(f"cset x{3 + i}, {c}" for i, c in enumerate(CONDS))
+    ws = "\n".join(f"csel w{3 + i}, w1, w2, {c}" for i, c in enumerate(CONDS))
+    asm = f"cmp x1, x2\n{xs}\ncmp w1, w2\n{ws}\nsubs x20, x2, x1\nb.le skip\nmov x21, #1\nskip:\nnop"
+    failures = []
+    for n in SPECIAL:
+        for m in SPECIAL:
+            st = State()
+            st.x[1], st.x[2] = n, m
+            d = compare(asm, st)
+            if d:
+                failures.append((hex(n), hex(m), d[:3]))
+    assert not failures, failures[:3]
