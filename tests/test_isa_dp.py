@@ -360,8 +360,8 @@ def test_conditions_after_compare_edges() -> None:
     """Every condition read straight after CMP (the lifter folds it into one comparison)
     over signed/unsigned boundary operands, in both widths, against Unicorn."""
     xs = "\n".join(f"cset x{3 + i}, {c}" for i, c in enumerate(CONDS))
-    ws = "\n".join(f"csel w{3 + i}, w1, w2, {c}" for i, c in enumerate(CONDS))
-    asm = f"cmp x1, x2\n{xs}\ncmp w1, w2\n{ws}\nsubs x20, x2, x1\nb.le skip\nmov x21, #1\nskip:\nnop"
+    ws = "\n".join(f"cset w{17 + i}, {c}" for i, c in enumerate(CONDS))
+    asm = f"cmp x1, x2\n{xs}\ncmp w1, w2\n{ws}\nsubs x0, x2, x1\nb.le skip\nmov x0, #1\nskip:\nnop"
     failures = []
     for n in SPECIAL:
         for m in SPECIAL:
