@@ -74,6 +74,12 @@ class LiftContext:
         self._state_ptrs: dict[str, Val] = {}
         self._fault_pc_marked: tuple[int, int] | None = None
         self.exit_block = fn.new_block("exit")
+        # Optimized regions give every exit its own copy of the exit sequence: stored there,
+        # a register the path to that exit never wrote is a store of its own entry load,
+        # which LLVM deletes together with the load. Through one shared exit block every
+        # register written anywhere in the region had to be loaded at entry and stored at
+        # every exit: a short function (strlen) paid for all the registers of its slow paths.
+        self._exit_sites: list[Block] = []
         self._next_pc = self._slot_raw("next_pc", I64, None)
         self._reason = self._slot_raw("reason", I64, None)
         self.insns_lifted = 0
@@ -367,7 +373,7 @@ class LiftContext:
             b.store(const(I64, target), self._next_pc, align=8)
             b.store(reason, self._reason, align=8)
             self.store_state("exit_info", const(I64, self.entry_pc))
-            b.br(self.exit_block)
+            b.br(self._exit_site())
             b.position_at_end(stay)
         self.b.br(blk)
 
@@ -404,7 +410,7 @@ class LiftContext:
         b.store(const(I64, reason), self._reason, align=8)
         if info is not None:
             self.store_state("exit_info", info)
-        b.br(self.exit_block)
+        b.br(self._exit_site())
 
     def svc(self) -> None:
         self.exit(EXIT_SVC, const(I64, self.pc + 4))
@@ -421,10 +427,29 @@ class LiftContext:
         self.put("blocks", self.b.add(self.get("blocks"), const(I64, 1)))
 
     # ------------------------------------------------------------------ finishing
+    def _exit_site(self) -> Block:
+        if self.direct:
+            return self.exit_block
+        site = self.new_block("exit")
+        self._exit_sites.append(site)
+        return site
+
     def finish(self, first: Block, entry_pc: int) -> None:
-        """Write the exit block once every slot is known, then close the entry block."""
+        """Write the exit sequences once every slot is known, then close the entry block."""
         b = self.b
-        b.position_at_end(self.exit_block)
+        if self.direct:
+            self._exit_sequence(self.exit_block)
+        else:
+            b.position_at_end(self.exit_block)
+            b.unreachable()
+            for site in self._exit_sites:
+                self._exit_sequence(site)
+        self._close_entry(first, entry_pc)
+
+    def _exit_sequence(self, block: Block) -> None:
+        """Store what is dirty, then chain to next_pc or return the exit reason."""
+        b = self.b
+        b.position_at_end(block)
         if not self.direct:
             for name in sorted(self._dirty):
                 ptr, ty = self._slots[name]
@@ -449,6 +474,9 @@ class LiftContext:
         else:
             self.store_state("exit_reason", const(I64, EXIT_MISS))
             b.ret_void()
+
+    def _close_entry(self, first: Block, entry_pc: int) -> None:
+        b = self.b
         if not self.precise_pc:
             # Faults inside an optimized region are located to the region only.
             fpc = self.state_ptr("fault_pc")
