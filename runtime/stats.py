@@ -53,6 +53,9 @@ def collect_stats(m: Machine) -> dict[str, Any]:
         "optimize_seconds": jt.optimize,
         "codegen_seconds": jt.codegen,
         "compile_seconds": compile_s,
+        # What one compiled guest instruction cost (decode + lift + LLVM, both threads).
+        "us_per_compiled_insn": ((ts.discover_s + ts.lift_s + ts.background_lift_s + compile_s)
+                                 * 1e6 / ts.translated_insns) if ts.translated_insns else None,
         "translate_seconds": m.stats.translate_s,
         "exec_seconds": m.stats.exec_s,
         "syscall_seconds": m.stats.syscall_s,
@@ -79,6 +82,8 @@ def print_stats(s: dict[str, Any], out: TextIO) -> None:
         ("wall time", f"{s['wall_seconds'] * 1000:.1f} ms"),
         ("guest instructions compiled (misses)", f"{s['guest_insns_compiled']}"),
         ("code bytes compiled", f"{s['code_bytes']}"),
+        ("translation cost per compiled insn",
+         f"{s['us_per_compiled_insn']:.1f} us" if s["us_per_compiled_insn"] else "n/a"),
         ("units from on-disk cache", f"{s['cache_disk_hits']}"),
         ("  of which prefetched at start-up", f"{s['units_prefetched']}"),
         ("units from in-memory cache", f"{s['cache_memory_hits']}"),
