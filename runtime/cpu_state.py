@@ -20,6 +20,7 @@ EXIT_UNDEF = 4  # undefined / unimplemented instruction at cpu.pc
 EXIT_BRK = 5  # BRK #imm16: exit_info = imm16
 EXIT_HALT = 6  # the dispatcher asked the guest to stop (signal pending)
 EXIT_HOT = 7  # a baseline unit's counter crossed the threshold at cpu.pc: optimize it
+EXIT_FPENV = 8  # MSR FPCR/FPSR or MRS FPSR at cpu.pc: done by runtime/fpenv.py, resume after
 
 EXIT_NAMES = {
     EXIT_NONE: "none",
@@ -30,6 +31,7 @@ EXIT_NAMES = {
     EXIT_BRK: "brk",
     EXIT_HALT: "halt",
     EXIT_HOT: "hot",
+    EXIT_FPENV: "fpenv",
 }
 
 

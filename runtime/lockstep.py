@@ -24,9 +24,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from runtime import fpenv
 from runtime.cpu_state import (
     EXIT_BRK,
     EXIT_FAULT,
+    EXIT_FPENV,
     EXIT_MISS,
     EXIT_NAMES,
     EXIT_SVC,
@@ -418,7 +420,12 @@ class Lockstep:
             reason = enter(cpu.address)
             # A block that branches to itself loops inside its unit: count the passes.
             passes = max(1, cpu.blocks - entered)
-            if reason in (EXIT_MISS, EXIT_SVC):
+            if reason == EXIT_FPENV:
+                # MSR FPCR/FPSR or MRS FPSR: elfjit does it in Python, Unicorn runs it as part
+                # of the block: both have executed it once it is done here.
+                last = (cpu.pc - pc) // 4 + 1
+                fpenv.execute(cpu, m.mem)
+            elif reason in (EXIT_MISS, EXIT_SVC):
                 last = n
             elif reason in (EXIT_UNDEF, EXIT_BRK):
                 last = (cpu.pc - pc) // 4 + (1 if reason == EXIT_BRK else 0)
@@ -434,7 +441,7 @@ class Lockstep:
             self.block_ran = ran
             # -- how each engine left the block must agree
             want = {EXIT_MISS: "ok", EXIT_SVC: "svc", EXIT_BRK: "brk", EXIT_UNDEF: "ok",
-                    EXIT_FAULT: "fault"}[reason]
+                    EXIT_FAULT: "fault", EXIT_FPENV: "ok"}[reason]
             if outcome.kind != want:
                 return self._diverged(pc, words, pre,
                                       f"elfjit left the block by {EXIT_NAMES[reason]} "

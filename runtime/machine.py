@@ -12,9 +12,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from runtime import fpenv
 from runtime.cpu_state import (
     EXIT_BRK,
     EXIT_FAULT,
+    EXIT_FPENV,
     EXIT_HOT,
     EXIT_MISS,
     EXIT_NAMES,
@@ -103,6 +105,8 @@ class Machine:
                 translator.drain()
             if reason == EXIT_MISS:
                 ok = translator.ensure(self.cpu.pc)
+            elif reason == EXIT_FPENV:
+                ok = fpenv.execute(self.cpu, self.mem)
             elif reason == EXIT_HOT:
                 ok = translator.promote(self.cpu.pc, background=True, source=self.cpu.exit_info)
             else:

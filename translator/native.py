@@ -14,6 +14,7 @@ import signal
 from typing import Callable
 
 from runtime.cpu_state import EXIT_FAULT, EXIT_MISS, offset_of
+from runtime.fpenv import FPCR_FZ, FPCR_RMODE_SHIFT, MXCSR_DAZ, MXCSR_FTZ, MXCSR_MASKS
 from runtime.memory import GUARD, GUEST_BASE, WINDOW_SIZE
 from translator.ir import Builder, Function, Module, Val, const
 from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL, UNIT_CC
@@ -29,6 +30,8 @@ def _native_ir() -> str:
     m.declare("__sigsetjmp", "declare i32 @__sigsetjmp(ptr, i32) returns_twice")
     m.declare("siglongjmp", "declare void @siglongjmp(ptr, i32) noreturn")
     m.declare("signal", "declare ptr @signal(i32, ptr)")
+    m.declare("stmxcsr", "declare void @llvm.x86.sse.stmxcsr(ptr)")
+    m.declare("ldmxcsr", "declare void @llvm.x86.sse.ldmxcsr(ptr)")
 
     # ---- trampoline: i64 elfjit_enter(ptr cpu) -> exit reason
     fn = Function("elfjit_enter", ret="i64", params="ptr %cpu")
@@ -36,11 +39,16 @@ def _native_ir() -> str:
     b = Builder(m, fn)
     entry, go, run, out = (fn.new_block(n) for n in ("entry", "go", "run", "out"))
     b.position_at_end(entry)
+    # The host's MXCSR is saved here and restored on every way out, longjmp included: the
+    # volatile slot keeps it in memory across the returns_twice call.
+    host_mx = b.alloca("i32")
+    guest_mx = b.alloca("i32")
     b.store(Val("%cpu", "ptr"), Val("@elfjit_cur_cpu", "ptr"), align=8, volatile=True)
     r = b._def("i32", "call i32 @__sigsetjmp(ptr @elfjit_jmpbuf, i32 1) returns_twice")
     b.cbranch(b.icmp("ne", r, const("i32", 0)), out, go)
     b.position_at_end(go)
     cpu = Val("%cpu", "ptr")
+    _enter_guest_fp_env(b, cpu, host_mx, guest_mx)
     pc = b.load("i64", b.gep(cpu, offset_of("pc")), align=8)
     # Reuse the chain sequence, but as a plain call: a `musttail` would be wrong here.
     idx = b.and_(b.lshr(pc, const("i64", 2)), const("i64", (1 << LOOKUP_BITS) - 1))
@@ -56,6 +64,7 @@ def _native_ir() -> str:
     b.store(const("i64", EXIT_MISS), b.gep(cpu, offset_of("exit_reason")), align=8)
     b.br(out)
     b.position_at_end(out)
+    _leave_guest_fp_env(b, Val("%cpu", "ptr"), host_mx, guest_mx)
     b.store(Val("null", "ptr"), Val("@elfjit_cur_cpu", "ptr"), align=8, volatile=True)
     reason = b.load("i64", b.gep(cpu, offset_of("exit_reason")), align=8, volatile=True)
     b.ret(reason)
@@ -83,6 +92,34 @@ def _native_ir() -> str:
     b.emit("call ptr @signal(i32 %sig, ptr null)")
     b.ret_void()
     return m.text()
+
+
+def _enter_guest_fp_env(b: Builder, cpu: Val, host_mx: Val, guest_mx: Val) -> None:
+    """Save the host MXCSR and load the guest's (runtime/fpenv.py: mxcsr_for)."""
+    b.emit(f"call void @llvm.x86.sse.stmxcsr(ptr {host_mx.ref})")
+    fpcr = b.load("i64", b.gep(cpu, offset_of("fpcr")), align=8)
+    rmode = b.and_(b.lshr(fpcr, const("i64", FPCR_RMODE_SHIFT)), const("i64", 3))
+    rc = b.or_(b.shl(b.and_(rmode, const("i64", 1)), const("i64", 1)),
+               b.lshr(rmode, const("i64", 1)))
+    fz = b.and_(b.lshr(fpcr, const("i64", FPCR_FZ.bit_length() - 1)), const("i64", 1))
+    mx = b.or_(b.or_(const("i64", MXCSR_MASKS), b.shl(rc, const("i64", 13))),
+               b.mul(fz, const("i64", MXCSR_FTZ | MXCSR_DAZ)))
+    b.store(b.trunc(mx, "i32"), guest_mx, align=4, volatile=True)
+    b.emit(f"call void @llvm.x86.sse.ldmxcsr(ptr {guest_mx.ref})")
+
+
+def _leave_guest_fp_env(b: Builder, cpu: Val, host_mx: Val, guest_mx: Val) -> None:
+    """OR the flags the guest raised into its FPSR and give the host its MXCSR back.
+
+    MXCSR flags IE, ZE, OE, UE, PE (bits 0, 2-5) are FPSR IOC, DZC, OFC, UFC, IXC (bits 0-4).
+    """
+    b.emit(f"call void @llvm.x86.sse.stmxcsr(ptr {guest_mx.ref})")
+    mx = b.zext(b.load("i32", guest_mx, align=4, volatile=True), "i64")
+    flags = b.or_(b.and_(mx, const("i64", 1)),
+                  b.and_(b.lshr(mx, const("i64", 1)), const("i64", 0x1E)))
+    fpsr_p = b.gep(cpu, offset_of("fpsr"))
+    b.store(b.or_(b.load("i64", fpsr_p, align=8), flags), fpsr_p, align=8)
+    b.emit(f"call void @llvm.x86.sse.ldmxcsr(ptr {host_mx.ref})")
 
 
 class _Sigaction(ctypes.Structure):

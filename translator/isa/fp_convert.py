@@ -5,16 +5,18 @@
   precision are done in integer arithmetic (exact single rounding, round-to-nearest-even, IEEE
   half with FPCR.AHP = 0), so no compiler-rt half-precision helper or F16C is needed and
   double -> half is rounded once, not via single.
-- FCVT{N,A,P,M,Z}{S,U}: round in the named mode (llvm.roundeven/round/ceil/floor; Z needs
-  none), then llvm.fptosi.sat / fptoui.sat, which is exactly FPToFixed's saturation: NaN -> 0,
-  out-of-range -> the nearest representable integer.
+- FCVT{N,A,P,M,Z}{S,U}: round in the named mode (roundeven/ceil/floor/trunc, and an exact
+  ties-away rounding for A since llvm.round depends on the host rounding mode), then
+  llvm.fptosi.sat / fptoui.sat, which is exactly FPToFixed's saturation: NaN -> 0,
+  out-of-range -> the nearest representable integer. IOC/IXC are computed from the values.
 - Fixed-point forms scale by 2^fbits in FP: for FCVTZS/ZU the multiply is exact unless it
   overflows to infinity, which saturates anyway; for SCVTF/UCVTF the single rounding happens
   in the int -> FP conversion and the power-of-two scaling after it is exact (no result can
   become denormal with fbits <= 64).
 
-Half-precision sources or destinations other than FCVT are FEAT_FP16 and raise Unallocated;
-rounding mode and FPSR assumptions are those documented in fp_scalar.
+Half-precision sources or destinations other than FCVT are FEAT_FP16 and raise Unallocated.
+The FP environment is described in fp_scalar; conversion to half precision still rounds to
+nearest in software and raises no flags (a strict xfail in tests/test_fpenv.py).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from translator.isa.fp_scalar import (
     read_fp,
 )
 from translator.isa.registry import bit, bits, insn
-from translator.lift_context import LiftContext, Unallocated
+from translator.isa.simd_common import raise_conversion_flags, round_ties_away
+from translator.lift_context import LiftContext, Unallocated, default_nan_mode
 
 # ---------------------------------------------------------------------------------- FCVT
 
@@ -51,6 +54,8 @@ def convert_nan(ctx: LiftContext, src_bits: Val, src: FType, dst: FType) -> Val:
         frac = b.lshr(frac, const(wide, src.mbits - dst.mbits))
     r = b.or_(b.shl(sign, const(wide, dst.width - 1)), frac)
     r = b.or_(r, const(wide, dst.exp_mask | dst.quiet))
+    # FPCR.DN: the default NaN instead
+    r = b.select(default_nan_mode(b), const(wide, dst.default_nan), r)
     return b.trunc(r, dst.ity)
 
 
@@ -63,6 +68,12 @@ def half_to_wider(ctx: LiftContext, h: Val, dst: FType) -> Val:
     dst_bias = (1 << (dst.ebits - 1)) - 1
     scale = fconst_bits(dst, (dst_bias + dst_bias - 15) << dst.mbits)
     v = b.bitcast(b.fmul(f, scale), dst.ity)
+    # Half denormals placed that way are denormals of `dst` too, which the host's DAZ (guest
+    # FPCR.FZ, which does not govern half precision) would read as zero: scale their integer
+    # significand instead (exact, and the result is a normal number).
+    frac = b.and_(h, const("i16", 0x3FF))
+    sub = b.bitcast(b.fmul(b.sitofp(frac, dst.ty), _pow2(dst, -24)), dst.ity)
+    v = b.select(b.icmp("eq", b.and_(h, const("i16", 0x7C00)), const("i16", 0)), sub, v)
     sign = b.shl(b.zext(b.lshr(h, const("i16", 15)), dst.ity), const(dst.ity, dst.width - 1))
     finite = b.or_(v, sign)
     exp = b.and_(h, const("i16", 0x7C00))
@@ -144,8 +155,14 @@ def _suffix(ft: FType) -> str:
 def fp_to_int(ctx: LiftContext, a: Val, ft: FType, ity: str, signed: bool,
               rounding: str | None) -> Val:
     """FPToFixed(…, fbits = 0 after any scaling): round, then saturate (NaN -> 0)."""
-    if rounding is not None:
+    x = a
+    if rounding == "round":  # llvm.round is not exact outside round-to-nearest
+        a = round_ties_away(ctx.b, a)
+    elif rounding is not None:
         a = intr(ctx, rounding, ft, [a])
+    else:
+        a = intr(ctx, "trunc", ft, [a])
+    raise_conversion_flags(ctx.b, x, a, int(ity[1:]), not signed)
     name = f"llvm.fpto{'s' if signed else 'u'}i.sat.{ity}.{_suffix(ft)}"
     return ctx.b.intrinsic(name, ity, [a])
 

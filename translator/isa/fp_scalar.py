@@ -5,21 +5,20 @@ FEAT_FP16, which elfjit does not advertise (ID_AA64PFR0.FP = 0, no HWCAP_FPHP), 
 encodings raise Unallocated and the guest gets SIGILL exactly as on a core without FP16.
 (FCVT to and from half precision is base Armv8 and lives in fp_convert.)
 
-NaNs are bit-exact with the Arm ARM for FPCR.DN = 0: x86 SSE does not give the same NaN as
+NaNs are bit-exact with the Arm ARM (FPCR.DN included): x86 SSE does not give the same NaN as
 FPProcessNaNs in every case (its generated "indefinite" NaN has the sign bit set while Arm's
 default NaN is positive; with a signaling NaN in the second operand and a quiet NaN in the
 first, Arm prefers the signaling one). So every operation that can return a NaN computes the
 host result and, only if that result is a NaN, replaces it with the NaN the Arm pseudocode
 chooses (`process_nans`). The cost is a handful of compares and selects, no branches.
 
-Assumptions (documented limitations):
-- FPCR.RMode is round-to-nearest-even, FPCR.FZ/FZ16 = 0 (denormals are honoured), DN = 0 and
-  AHP = 0, which is what Linux starts every process with; a guest that changes FPCR still
-  gets round-to-nearest results.
-- FPSR cumulative exception flags (IOC, DZC, OFC, UFC, IXC, IDC) are not updated, and FPCR
-  trap enables are ignored (Linux arm64 cores do not implement FP traps anyway).
-- The host's MXCSR is the default (round-to-nearest, no FTZ/DAZ); Python starts that way.
-- Not implemented (SIGILL, like a core without them): FEAT_FP16 half-precision arithmetic,
+The FP environment (runtime/fpenv.py): FPCR.RMode and FZ are the host MXCSR's rounding mode
+and FTZ/DAZ while translated code runs, so hardware operations round and flush as the guest
+asked and raise the FPSR flags themselves; the NaN fix-up path applies FPCR.DN and raises IOC
+(LLVM may decide a result is NaN without executing the host instruction that would have).
+Known differences, documented in tests/test_fpenv.py and tests/difftest.py: IDC is never set,
+and with FZ a flushed result also raises IXC (x86 FTZ reports it as inexact).
+Not implemented (SIGILL, like a core without them): FEAT_FP16 half-precision arithmetic,
   FRINT32/64 (FEAT_FRINTTS), FJCVTZS (FEAT_JSCVT), BFCVT (FEAT_BF16).
 """
 
@@ -28,9 +27,17 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from runtime.fpenv import FPSR_IOC
 from translator.ir import Val, const
 from translator.isa.registry import bit, bits, insn
-from translator.lift_context import LiftContext, Unallocated
+from translator.isa.simd_common import round_ties_away
+from translator.lift_context import (
+    LiftContext,
+    Unallocated,
+    default_nan_mode,
+    raise_fp_flags,
+    raise_fp_flags_rare,
+)
 
 
 @dataclass(frozen=True)
@@ -127,10 +134,25 @@ def _arm_nan(ctx: LiftContext, ft: FType, ops: list[Val]) -> Val:
         nan = is_nan(ctx, op)
         res = b.select(nan, q, res)
         info.append((ob, q, nan))
+    any_nan, any_snan = const("i1", 0), const("i1", 0)
     for ob, q, nan in info:  # lowest priority first, so the first operand wins
         snan = b.and_(nan, b.icmp("eq", b.and_(ob, quiet), const(ft.ity, 0)))
         res = b.select(snan, q, res)
-    return res
+        any_nan, any_snan = b.or_(any_nan, nan), b.or_(any_snan, snan)
+    # A NaN result is Invalid Operation unless it only passes on a quiet NaN operand
+    raise_fp_flags(b, b.or_(any_snan, b.not_(any_nan)), FPSR_IOC)
+    # FPCR.DN: every NaN result is the default NaN
+    return b.select(default_nan_mode(b), const(ft.ity, ft.default_nan), res)
+
+
+def _inf_times_zero(ctx: LiftContext, ft: FType, a: Val, c: Val) -> Val:
+    """i1: one of a, c is an infinity and the other a zero (either sign)."""
+    b = ctx.b
+    mag = const(ft.ity, ft.sign - 1)
+    ma, mc = b.and_(b.bitcast(a, ft.ity), mag), b.and_(b.bitcast(c, ft.ity), mag)
+    inf, zero = const(ft.ity, ft.exp_mask), const(ft.ity, 0)
+    return b.or_(b.and_(b.icmp("eq", ma, inf), b.icmp("eq", mc, zero)),
+                 b.and_(b.icmp("eq", ma, zero), b.icmp("eq", mc, inf)))
 
 
 def intr(ctx: LiftContext, name: str, ft: FType, args: list[Val]) -> Val:
@@ -211,7 +233,10 @@ def fp_1src(ctx: LiftContext, w: int) -> None:
         ctx.set_vreg(rd, v)
         return
     a = read_fp(ctx, rn, ft)
-    r = intr(ctx, "sqrt" if opc == 3 else _ROUNDING[opc], ft, [a])
+    if opc == 0b001100:  # FRINTA: llvm.round is not exact outside round-to-nearest
+        r = round_ties_away(b, a)
+    else:
+        r = intr(ctx, "sqrt" if opc == 3 else _ROUNDING[opc], ft, [a])
     ctx.set_vreg(rd, process_nans(ctx, ft, [a], r))
 
 
@@ -219,9 +244,27 @@ def fp_1src(ctx: LiftContext, w: int) -> None:
 
 
 def fp_max_min(ctx: LiftContext, ft: FType, a: Val, c: Val, is_max: bool) -> Val:
-    """FPMax/FPMin: NaNs per FPProcessNaNs, +0 > -0."""
+    """FPMax/FPMin: NaNs per FPProcessNaNs, +0 > -0.
+
+    With a NaN operand the host max/min is not executed at all: x86 raises Invalid for a
+    quiet NaN there, Arm only for a signalling one (which the cold path reports).
+    """
+    b = ctx.b
+    here = b.block
+    fast, slow, join = ctx.new_block("fmax"), ctx.new_block("fmax.nan"), ctx.new_block("fmax.j")
+    b.cbranch(b.intrinsic("llvm.expect.i1", "i1", [b.fcmp("uno", a, c), const("i1", 0)]),
+              slow, fast)
+    b.position_at_end(fast)
     r = intr(ctx, "maximum" if is_max else "minimum", ft, [a, c])
-    return process_nans(ctx, ft, [a, c], r)
+    fast_end = b.block
+    b.br(join)
+    b.position_at_end(slow)
+    n = b.bitcast(_arm_nan(ctx, ft, [a, c]), ft.ty)
+    slow_end = b.block
+    b.br(join)
+    b.position_at_end(join)
+    assert here is not None and fast_end is not None and slow_end is not None
+    return b.phi(ft.ty, [(r, fast_end), (n, slow_end)])
 
 
 def fp_max_min_num(ctx: LiftContext, ft: FType, a: Val, c: Val, is_max: bool) -> Val:
@@ -280,8 +323,8 @@ def fp_3src(ctx: LiftContext, w: int) -> None:
     r = intr(ctx, "fma", ft, [op1, op2, addend])
     r = process_nans(ctx, ft, [addend, op1, op2], r)
     # A quiet-NaN addend does not hide an invalid inf * 0: the result is the default NaN.
-    # (inf * 0 is the only product of two non-NaNs that is a NaN)
-    infzero = b.and_(b.fcmp("ord", op1, op2), is_nan(ctx, b.fmul(op1, op2)))
+    # Tested on the bits: a real multiply here would raise the product's own flags.
+    infzero = _inf_times_zero(ctx, ft, op1, op2)
     a_bits = b.bitcast(addend, ft.ity)
     a_qnan = b.and_(is_nan(ctx, addend),
                     b.icmp("ne", b.and_(a_bits, const(ft.ity, ft.quiet)), const(ft.ity, 0)))
@@ -300,11 +343,18 @@ def fcmp_flags(ctx: LiftContext, a: Val, c: Val) -> tuple[Val, Val, Val, Val]:
 
 @insn("000 11110 xx 1 xxxxx 00 1000 xxxxx xx000", name="FCMP/FCMPE")
 def fcmp(ctx: LiftContext, w: int) -> None:
-    """FCMP and FCMPE differ only in which NaNs raise Invalid Operation (FPSR not modelled)."""
+    """FCMP and FCMPE differ only in which NaNs raise Invalid Operation.
+
+    The host's quiet compare raises Invalid for a signalling NaN, as FCMP must; FCMPE also
+    raises it for a quiet NaN.
+    """
     ft = ftype_of(w)
     a = read_fp(ctx, bits(w, 9, 5), ft)
     c = fconst_bits(ft, 0) if bit(w, 3) else read_fp(ctx, bits(w, 20, 16), ft)
-    ctx.set_nzcv(*fcmp_flags(ctx, a, c))
+    flags = fcmp_flags(ctx, a, c)
+    ctx.set_nzcv(*flags)
+    if bit(w, 4):
+        raise_fp_flags_rare(ctx.b, flags[3], FPSR_IOC)
 
 
 @insn("000 11110 xx 1 xxxxx xxxx 01 xxxxx x xxxx", name="FCCMP/FCCMPE")
@@ -317,6 +367,8 @@ def fccmp(ctx: LiftContext, w: int) -> None:
     flags = fcmp_flags(ctx, a, c)
     ctx.set_nzcv(*(b.select(holds, f, const("i1", (nzcv >> (3 - i)) & 1))
                    for i, f in enumerate(flags)))
+    if bit(w, 4):  # FCCMPE: a quiet NaN raises Invalid too
+        raise_fp_flags_rare(b, b.and_(holds, flags[3]), FPSR_IOC)
 
 
 @insn("000 11110 xx 1 xxxxx xxxx 11 xxxxx xxxxx", name="FCSEL")

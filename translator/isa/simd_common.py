@@ -15,8 +15,15 @@ from __future__ import annotations
 
 import struct
 
+from runtime.fpenv import FPSR_IOC, FPSR_IXC
 from translator.ir import Builder, Val, const
-from translator.lift_context import LiftContext, Unallocated
+from translator.lift_context import (
+    LiftContext,
+    Unallocated,
+    default_nan_mode,
+    raise_fp_bits_rare,
+    raise_fp_flags,
+)
 
 QC_BIT = 27  # FPSR.QC: cumulative saturation
 
@@ -296,10 +303,98 @@ def process_nans(b: Builder, result: Val, ops: list[Val]) -> Val:
         # The priority chain, from lowest (last quiet NaN) to highest (first SNaN).
         for nan, i in reversed(list(zip(isnan, ints))):
             out = b.select(nan, i, out)
+        any_nan = any_snan = None
         for nan, i, qi in reversed(list(zip(isnan, ints, quieted))):
             snan = b.and_(nan, b.icmp("eq", b.and_(i, vconst(ity, quiet)), zero(ity)))
             out = b.select(snan, qi, out)
+            any_nan = nan if any_nan is None else b.or_(any_nan, nan)
+            any_snan = snan if any_snan is None else b.or_(any_snan, snan)
+        if any_nan is not None and any_snan is not None:
+            # A NaN lane is Invalid Operation unless it only passes on a quiet NaN operand
+            bad = b.and_(rnan, b.or_(any_snan, b.xor(any_nan, _all_ones_like(b, any_nan))))
+            raise_fp_flags(b, _any_lane(b, bad), FPSR_IOC)
+        # FPCR.DN: every NaN result is the default NaN
+        out = b.select(default_nan_mode(b), default_nan(result.ty), out)
         return b.select(rnan, out, res_i)
 
     return b.unless_rare(any_nan, res_i, fixed)
 
+
+def _all_ones_like(b: Builder, v: Val) -> Val:
+    """An all-true value of v's i1 (or <N x i1>) type, for xor-based negation."""
+    if v.ty.startswith("<"):
+        n = int(v.ty[1:v.ty.index(" ")])
+        return Val("<" + ", ".join(["i1 true"] * n) + ">", v.ty)
+    return Val("true", v.ty)
+
+
+def _any_lane(b: Builder, v: Val) -> Val:
+    """i1: some lane of an <N x i1> (or the i1 itself) is set."""
+    if not v.ty.startswith("<"):
+        return v
+    n = int(v.ty[1:v.ty.index(" ")])
+    return b.icmp("ne", b.bitcast(v, f"i{n}"), const(f"i{n}", 0))
+
+
+def _fconst_like(ty: str, value: float) -> Val:
+    """A float constant of type `ty`, scalar or vector (splat)."""
+    if ty.startswith("<"):
+        return fvconst(ty, value)
+    if ty == "float":
+        value = struct.unpack("<f", struct.pack("<f", value))[0]
+    return Val(f"0x{struct.unpack('<Q', struct.pack('<d', value))[0]:016X}", ty)
+
+
+def round_ties_away(b: Builder, v: Val) -> Val:
+    """FRINTA's rounding (to nearest, ties away from zero), exact in every FPCR mode.
+
+    llvm.round is lowered on x86 with an add-and-truncate trick that assumes the default
+    rounding mode and raises Inexact; this uses only exact operations instead: truncate
+    (roundsd/roundps with the precision exception suppressed), take the exact fraction, and
+    add +-1 or a signed zero. Values at or above 2^mantissa are already integers (or inf/NaN)
+    and pass through.
+    """
+    elt = v.ty.split(" x ")[-1].rstrip(">") if v.ty.startswith("<") else v.ty
+    width = 64 if elt == "double" else 32
+    ity = with_elt(v.ty, f"i{width}") if v.ty.startswith("<") else f"i{width}"
+    big = 1075 << 52 if width == 64 else 150 << 23  # 2^52, 2^23: from here on all integers
+
+    def iconst(value: int) -> Val:
+        return vconst(ity, value) if ity.startswith("<") else const(ity, value)
+
+    # On the bits, not with an FP compare: a vector compare may be a signalling one, which
+    # would raise Invalid for a quiet NaN
+    mag = b.and_(b.bitcast(v, ity), iconst((1 << (width - 1)) - 1))
+    small = b.icmp("ult", mag, iconst(big))
+    zero = _fconst_like(v.ty, 0.0)
+    vs = b.select(small, v, zero)
+    t = intr(b, "llvm.trunc", [vs])
+    half = b.fcmp("oge", intr(b, "llvm.fabs", [b.fsub(vs, t)]), _fconst_like(v.ty, 0.5))
+    step = b.select(half, intr(b, "llvm.copysign", [_fconst_like(v.ty, 1.0), vs]),
+                    intr(b, "llvm.copysign", [zero, vs]))
+    return b.select(small, b.fadd(t, step), v)
+
+
+def raise_conversion_flags(b: Builder, x: Val, rounded: Val, bits: int, unsigned: bool) -> None:
+    """FPSR for FP -> integer conversions (FPToFixed): IOC for a NaN or a rounded value out of
+    range (the result saturates), else IXC if rounding changed the value.
+
+    The host conversion saturates in software (llvm.fpto[su]i.sat), so its own flags are not
+    Arm's; these are computed from the values, lane by lane, on a branch taken only when some
+    lane raises something.
+    """
+    hi = _fconst_like(x.ty, 2.0 ** (bits if unsigned else bits - 1))
+    if unsigned:
+        low = b.fcmp("ole", rounded, _fconst_like(x.ty, -1.0))
+    else:
+        low = b.fcmp("olt", rounded, _fconst_like(x.ty, -(2.0 ** (bits - 1))))
+    invalid = b.or_(b.or_(b.fcmp("uno", x, x), b.fcmp("oge", rounded, hi)), low)
+    inexact = b.fcmp("une", rounded, x)
+    ioc, ixc = _any_lane(b, invalid), _any_lane(b, inexact)
+    flags = b.select(ioc, const("i64", FPSR_IOC), b.select(ixc, const("i64", FPSR_IXC),
+                                                           const("i64", 0)))
+    if x.ty.startswith("<"):  # lanes can differ: one invalid lane and another inexact one
+        flags = b.or_(flags, b.select(b.and_(ioc, _any_lane(b, b.and_(
+            inexact, b.xor(invalid, _all_ones_like(b, invalid))))), const("i64", FPSR_IXC),
+            const("i64", 0)))
+    raise_fp_bits_rare(b, flags)

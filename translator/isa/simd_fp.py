@@ -4,8 +4,9 @@ pairwise forms, vector and scalar.
 LLVM's FP instructions give IEEE results for numbers, and llvm.maximum/minimum give AArch64's
 signed-zero order, but NaN results need AArch64's propagation rules (first signalling NaN
 quietened, else first quiet NaN, else the positive default NaN), applied by
-simd_common.process_nans. FPCR is taken as the Linux default (round to nearest, no flush to
-zero, DN=0); FPSR exception flags are not accumulated. Half precision is not implemented.
+simd_common.process_nans. FPCR rounding/FZ and the FPSR flags come from the host MXCSR
+(runtime/fpenv.py); DN, Invalid on NaN results, and conversion flags are applied here.
+Half precision is not implemented.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from translator.isa.simd_common import (
     intr,
     mask_of,
     process_nans,
+    raise_conversion_flags,
+    round_ties_away,
     vconst,
     vec_shape,
     vnot,
@@ -27,7 +30,7 @@ from translator.isa.simd_common import (
     with_elt,
     write,
 )
-from translator.lift_context import LiftContext, Unallocated
+from translator.lift_context import LiftContext, Unallocated, default_nan_mode
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -79,7 +82,13 @@ def fp_arith(b: Builder, kind: str, a: Val, c: Val) -> Val:
         d = fp_arith(b, "sub", a, c)
         return intr(b, "llvm.fabs", [d])
     if kind in ("max", "min"):
-        r = intr(b, "llvm.maximum" if kind == "max" else "llvm.minimum", [a, c])
+        # NaN lanes are kept away from the host max/min (x86 raises Invalid for a quiet NaN
+        # there, Arm does not) and get their NaN from process_nans.
+        nan = b.fcmp("uno", a, c)
+        zero = fvconst(ty, 0.0)
+        r = intr(b, "llvm.maximum" if kind == "max" else "llvm.minimum",
+                 [b.select(nan, zero, a), b.select(nan, zero, c)])
+        r = b.select(nan, b.bitcast(default_nan(ty), ty), r)
         return _as_fp(b, process_nans(b, r, [a, c]), ty)
     if kind in ("maxnm", "minnm"):
         inf = fvconst(ty, float("-inf") if kind == "maxnm" else float("inf"))
@@ -105,6 +114,11 @@ def _step(b: Builder, a: Val, c: Val, rsqrt: bool) -> Val:
     """FRECPS (2 - a*c) and FRSQRTS ((3 - a*c) / 2), fused; inf*0 gives 2.0 / 1.5."""
     ty = a.ty
     na = b.fneg(a)
+    # inf * 0 lanes compute 0 * 0 instead: the host fma would raise Invalid for them
+    iz = _inf_times_zero(b, na, c)
+    zero = fvconst(ty, 0.0)
+    na_raw = na
+    na, c_raw, c = b.select(iz, zero, na), c, b.select(iz, zero, c)
     if rsqrt:
         # (3 - a*c) / 2 is rounded once: halve the larger operand (exact unless both are so
         # tiny that the product cannot affect 1.5) and fuse with 1.5, so no overflow either.
@@ -115,8 +129,8 @@ def _step(b: Builder, a: Val, c: Val, rsqrt: bool) -> Val:
         r = intr(b, "llvm.fma", [x, y, fvconst(ty, 1.5)])
     else:
         r = intr(b, "llvm.fma", [na, c, fvconst(ty, 2.0)])
-    r = b.select(_inf_times_zero(b, na, c), fvconst(ty, 1.5 if rsqrt else 2.0), r)
-    return _as_fp(b, process_nans(b, r, [na, c]), ty)
+    r = b.select(iz, fvconst(ty, 1.5 if rsqrt else 2.0), r)
+    return _as_fp(b, process_nans(b, r, [na_raw, c_raw]), ty)
 
 
 def _cmp(b: Builder, pred: str, a: Val, c: Val, absolute: bool = False) -> Val:
@@ -218,12 +232,27 @@ def misc_op(ctx: LiftContext, op: str, v: Val) -> Val:
     if op == "sqrt":
         return _as_fp(b, process_nans(b, intr(b, "llvm.sqrt", [v]), [v]), ty)
     if op.startswith("rint_"):
-        r = intr(b, _ROUND[op[5]], [v])
+        r = round_ties_away(b, v) if op[5] == "a" else intr(b, _ROUND[op[5]], [v])
         return _as_fp(b, process_nans(b, r, [v]), ty)
     # FCVT[NMAPZ][SU]: round in the named mode, then saturate to integer (NaN -> 0)
     mode = op[5]
-    r = v if mode == "z" else intr(b, _ROUND[mode], [v])
+    r = intr(b, "llvm.trunc", [v]) if mode == "z" else (
+        round_ties_away(b, v) if mode == "a" else intr(b, _ROUND[mode], [v]))
+    raise_conversion_flags(b, v, r, 64 if "double" in ty else 32, op[3] == "u")
     return fp_to_int(b, r, _ity(ty), op[3] == "u")
+
+
+def _dn_lanes(b: Builder, src: Val, r: Val) -> Val:
+    """Under FPCR.DN, lanes converted from a NaN become the default NaN."""
+    ity = _ity(r.ty)
+    nan = b.and_(b.fcmp("uno", src, src), _splat_i1(b, default_nan_mode(b), src))
+    return b.bitcast(b.select(nan, default_nan(r.ty), b.bitcast(r, ity)), r.ty)
+
+
+def _splat_i1(b: Builder, c: Val, like: Val) -> Val:
+    n = int(like.ty[1:like.ty.index(" ")])
+    v = b._def(f"<{n} x i1>", f"insertelement <{n} x i1> poison, i1 {c.ref}, i64 0")
+    return b.shufflevector(v, Val("poison", v.ty), [0] * n)
 
 
 @insn("0xx01110xx10000 011xx 10xxxxxxxxxx", "0xx01110xx10000 10110 10xxxxxxxxxx",
@@ -239,6 +268,7 @@ def two_reg_misc_fp(ctx: LiftContext, w: int) -> None:
         if opc == 0x16:
             src = ctx.vreg_as(rn, "<2 x double>")
             r = round_to_odd(b, src) if u else b.fptrunc(src, "<2 x float>")
+            r = _dn_lanes(b, src, r)
             if q:
                 lo = ctx.vreg_as(rd, "<2 x float>")
                 r = b.shufflevector(lo, r, [0, 1, 2, 3])
@@ -246,7 +276,7 @@ def two_reg_misc_fp(ctx: LiftContext, w: int) -> None:
         else:
             src = ctx.vreg_as(rn, "<4 x float>")
             h = b.shufflevector(src, Val("poison", src.ty), [2, 3] if q else [0, 1])
-            write(ctx, rd, b.fpext(h, "<2 x double>"))
+            write(ctx, rd, _dn_lanes(b, h, b.fpext(h, "<2 x double>")))
         return
     op = _MISC.get((u, a_, opc))
     if op is None or (sz and not q):

@@ -7,6 +7,7 @@ never picks a code path (SVE, MTE, SHA3 ...) that would stop with SIGILL.
 
 from __future__ import annotations
 
+from runtime.cpu_state import EXIT_FPENV
 from translator.ir import Val, const
 from translator.isa.registry import bits, insn
 from translator.lift_context import LiftContext, Unallocated
@@ -125,6 +126,10 @@ def mrs(ctx: LiftContext, w: int) -> None:
     b = ctx.b
     if reg == NZCV:
         v = ctx.nzcv_value()
+    elif reg == FPSR:
+        # The live flags are in the host's MXCSR: runtime/fpenv.py reads them (see there)
+        ctx.exit(EXIT_FPENV, const("i64", ctx.pc))
+        return
     elif reg in STATE_SYSREGS:
         v = ctx.load_state(STATE_SYSREGS[reg])
     elif reg in (CNTVCT_EL0, CNTPCT_EL0):
@@ -149,6 +154,9 @@ def msr(ctx: LiftContext, w: int) -> None:
     v = ctx.x(bits(w, 4, 0))
     if reg == NZCV:
         ctx.set_nzcv_value(v)
+    elif reg in (FPCR, FPSR):
+        # Changes the host's MXCSR, which translated code must not do mid-unit (fpenv.py)
+        ctx.exit(EXIT_FPENV, const("i64", ctx.pc))
     elif reg in STATE_SYSREGS:
         ctx.store_state(STATE_SYSREGS[reg], v)
     else:

@@ -1,0 +1,94 @@
+"""The guest FP environment on the host MXCSR (runtime/fpenv.py), checked two ways.
+
+A C program using fenv.h and writing FPCR.FZ/DN directly is compared with qemu-aarch64 (the
+ISA oracle: x86 has no default-NaN mode, so a native build cannot be the reference), and
+FP instructions run from random FPCR settings are compared with Unicorn, FPSR flags included.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from difftest import State, compare_fp_env
+
+# FPCR values: each rounding mode, with and without FZ and DN.
+FPCRS = [(rmode << 22) | fz | dn for rmode in range(4) for fz in (0, 1 << 24)
+         for dn in (0, 1 << 25)]
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("opt", ["O0", "O2"])
+def test_fenv_program_matches_qemu(opt: str, guest_build: Callable[..., Path],
+                                   run_cmd: Callable[..., Any], host_env: Callable[..., Any],
+                                   elfjit_cmd: list[str], qemu_cmd: list[str]) -> None:
+    binary = guest_build("fpenv", opt, "aarch64")
+    want = run_cmd([*qemu_cmd, binary], env=host_env())
+    got = run_cmd([*elfjit_cmd, binary], env=host_env())
+    assert got.returncode == want.returncode == 0, got.err[-2000:]
+    assert got.out == want.out
+
+
+# Operations whose result and flags come from the host instruction itself; values chosen to hit
+# rounding ties, overflow, underflow, denormals, NaNs (quiet and signalling), infinities.
+OPS = [
+    "fadd d0, d1, d2", "fsub s0, s1, s2", "fmul d0, d1, d2", "fdiv s0, s1, s2",
+    "fdiv d0, d1, d2", "fsqrt d0, d1", "fsqrt s0, s1", "fmadd d0, d1, d2, d3",
+    "fnmul s0, s1, s2", "fadd v0.4s, v1.4s, v2.4s", "fmul v0.2d, v1.2d, v2.2d",
+    "fdiv v0.4s, v1.4s, v2.4s", "fcvt s0, d1", "scvtf d0, x1", "ucvtf s0, x1",
+    "scvtf s0, w1", "frintx d0, d1", "frinti s0, s1",
+    "fmla v0.4s, v1.4s, v2.4s", "fmls v0.2d, v1.2d, v2.2d", "fmax d0, d1, d2",
+    "fminnm s0, s1, s2", "fmaxnm v0.4s, v1.4s, v2.4s", "fmin v0.2d, v1.2d, v2.2d",
+    "fcmp d1, d2", "fcmpe s1, s2", "fccmp d1, d2, #3, ne", "fcvtzs x0, d1", "fcvtzu w0, s1",
+    "fcvtns x0, d1", "fcvtzs v0.4s, v1.4s", "fcvtn v0.2s, v1.2d", "fcvtl v0.2d, v1.2s",
+    "fcvt h0, s1", "fcvt d0, h1", "frecpe v0.4s, v1.4s", "frsqrte d0, d1",
+    "faddp v0.4s, v1.4s, v2.4s", "fabd s0, s1, s2", "fmulx d0, d1, d2", "frecps s0, s1, s2",
+    "fcvtas w0, d1", "frinta v0.2d, v1.2d", "fneg d0, d1", "fabs v0.4s, v1.4s",
+]
+SPECIAL_D = [0x3FF0000000000000, 0x4008000000000000, 0x7FEFFFFFFFFFFFFF, 0x0010000000000000,
+             0x000FFFFFFFFFFFFF, 0x8000000000000001, 0x7FF0000000000000, 0x7FF8000000000001,
+             0x7FF0000000000001, 0x3CA0000000000000, 0xBFF8000000000000, 0]
+SPECIAL_S = [0x3F800000, 0x40400000, 0x7F7FFFFF, 0x00800000, 0x007FFFFF, 0x80000001,
+             0x7F800000, 0x7FC00001, 0x7F800001, 0x33800000, 0xBFC00000, 0]
+
+
+def _value(rng: random.Random) -> int:
+    d = rng.choice(SPECIAL_D + [rng.getrandbits(64)])
+    s = rng.choice(SPECIAL_S + [rng.getrandbits(32)])
+    return (rng.getrandbits(64) << 64) | (s << 32) | s if rng.random() < 0.5 else \
+        (d << 64) | d
+
+
+# Known gaps, kept as strict xfails so a fix shows up: these compute in software and do not
+# yet follow FPCR.RMode/FZ/DN or raise FPSR flags (correct with the default FPCR = 0, which the
+# ISA tests check).
+KNOWN_GAPS = {
+    "fcvt h0, s1": "single/double -> half rounds to nearest in software: no RMode, no flags",
+    "frecpe v0.4s, v1.4s": "reciprocal estimate in software: no FZ/DN handling, no flags",
+    "frsqrte d0, d1": "reciprocal square-root estimate in software: no FZ/DN, no flags",
+}
+
+
+def _param(op: str):  # type: ignore[no-untyped-def]
+    reason = KNOWN_GAPS.get(op)
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return pytest.param(op, marks=marks, id=op)
+
+
+@pytest.mark.parametrize("op", [_param(op) for op in OPS])
+def test_fp_env_against_unicorn(op: str) -> None:
+    rng = random.Random(f"fpenv-{op}")
+    failures = []
+    for i in range(48):
+        st = State.random(rng)
+        st.fpcr = FPCRS[i % len(FPCRS)]
+        for r in range(1, 4):
+            st.v[r] = _value(rng)
+        st.x[1] = rng.choice([rng.getrandbits(64), (1 << 53) + 1, (1 << 63) + 1, 3])
+        d = compare_fp_env(op, st)
+        if d:
+            failures.append((hex(st.fpcr), d[:4]))
+    assert not failures, f"{len(failures)}/48 differ: {failures[:3]}"
