@@ -39,11 +39,14 @@ HWCAP_SHA2 = 1 << 6
 HWCAP_CRC32 = 1 << 7
 HWCAP_ATOMICS = 1 << 8
 HWCAP_CPUID = 1 << 11
+HWCAP_JSCVT = 1 << 13
+HWCAP_LRCPC = 1 << 15
 HWCAP_ASIMDDP = 1 << 20
 # Only what the lifter implements (and tests against Unicorn): libc selects its code paths
-# from these bits. Keep translator/isa/system.py's ID_AA64ISAR0_EL1 in step with them.
+# from these bits. Keep translator/isa/system.py's ID_AA64ISAR0/1_EL1 in step with them.
+# JSCVT is checked against qemu-aarch64 (Unicorn lacks FJCVTZS), LRCPC's LDAPR against LDAR.
 HWCAP = (HWCAP_FP | HWCAP_ASIMD | HWCAP_CPUID | HWCAP_AES | HWCAP_PMULL | HWCAP_SHA1
-         | HWCAP_SHA2 | HWCAP_CRC32 | HWCAP_ATOMICS | HWCAP_ASIMDDP)
+         | HWCAP_SHA2 | HWCAP_CRC32 | HWCAP_ATOMICS | HWCAP_ASIMDDP | HWCAP_JSCVT | HWCAP_LRCPC)
 HWCAP2 = 0
 MINSIGSTKSZ = 5120
 

@@ -32,6 +32,19 @@ def test_fenv_program_matches_qemu(opt: str, guest_build: Callable[..., Path],
     assert got.out == want.out
 
 
+@pytest.mark.qemu
+@pytest.mark.parametrize("policy", [[], ["--hot-threshold", "2"]], ids=["baseline", "optimized"])
+def test_fjcvtzs_matches_qemu(policy: list[str], guest_build: Callable[..., Path],
+                              run_cmd: Callable[..., Any], host_env: Callable[..., Any],
+                              elfjit_cli: list[str], qemu_cmd: list[str]) -> None:
+    """FJCVTZS (Unicorn's CPU model lacks it): result, NZCV and FPSR over edge values."""
+    binary = guest_build("jscvt", "O2", "aarch64", extra_flags=("-march=armv8.3-a",))
+    want = run_cmd([*qemu_cmd, binary], env=host_env())
+    got = run_cmd([*elfjit_cli, *policy, binary], env=host_env())
+    assert got.returncode == want.returncode == 0, got.err[-2000:]
+    assert got.out == want.out
+
+
 # Operations whose result and flags come from the host instruction itself; values chosen to hit
 # rounding ties, overflow, underflow, denormals, NaNs (quiet and signalling), infinities.
 OPS = [
