@@ -34,11 +34,14 @@ def test_fenv_program_matches_qemu(opt: str, guest_build: Callable[..., Path],
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("policy", [[], ["--hot-threshold", "2"]], ids=["baseline", "optimized"])
-def test_fjcvtzs_matches_qemu(policy: list[str], guest_build: Callable[..., Path],
-                              run_cmd: Callable[..., Any], host_env: Callable[..., Any],
-                              elfjit_cli: list[str], qemu_cmd: list[str]) -> None:
-    """FJCVTZS (Unicorn's CPU model lacks it): result, NZCV and FPSR over edge values."""
-    binary = guest_build("jscvt", "O2", "aarch64", extra_flags=("-march=armv8.3-a",))
+@pytest.mark.parametrize("program,march", [("jscvt", "armv8.3-a"), ("frintts", "armv8.5-a")])
+def test_extension_matches_qemu(program: str, march: str, policy: list[str],
+                                guest_build: Callable[..., Path], run_cmd: Callable[..., Any],
+                                host_env: Callable[..., Any], elfjit_cli: list[str],
+                                qemu_cmd: list[str]) -> None:
+    """FJCVTZS and FRINT32/64 (Unicorn's CPU model lacks both): results, NZCV and FPSR over
+    edge values and, for FRINT*X, every FPCR rounding mode."""
+    binary = guest_build(program, "O2", "aarch64", extra_flags=(f"-march={march}",))
     want = run_cmd([*qemu_cmd, binary], env=host_env())
     got = run_cmd([*elfjit_cli, *policy, binary], env=host_env())
     assert got.returncode == want.returncode == 0, got.err[-2000:]

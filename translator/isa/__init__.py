@@ -8,6 +8,7 @@ from translator.isa import (  # noqa: F401
     dp_reg,
     exclusive,
     fp_convert,
+    fp_frintts,
     fp_jscvt,
     fp_scalar,
     loadstore,

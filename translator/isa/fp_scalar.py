@@ -18,8 +18,8 @@ asked and raise the FPSR flags themselves; the NaN fix-up path applies FPCR.DN a
 (LLVM may decide a result is NaN without executing the host instruction that would have).
 Known differences, documented in tests/test_fpenv.py and tests/difftest.py: IDC is never set,
 and with FZ a flushed result also raises IXC (x86 FTZ reports it as inexact).
-Not implemented (SIGILL, like a core without them): FEAT_FP16 half-precision arithmetic,
-  FRINT32/64 (FEAT_FRINTTS), FJCVTZS (FEAT_JSCVT), BFCVT (FEAT_BF16).
+Not implemented (SIGILL, like a core without them): FEAT_FP16 half-precision arithmetic and
+BFCVT (FEAT_BF16). FRINT32/64 live in fp_frintts, FJCVTZS in fp_jscvt.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ ID_AA64PFR0_VALUE = 0x11  # EL0 and EL1 AArch64-only; FP and AdvSIMD implemented
 # Instruction-set attributes, matching the HWCAPs runtime/loader.py advertises: AES = 2 (AES
 # and PMULL .1Q), SHA1 = 1, SHA2 = 1 (SHA256 only), CRC32 = 1, Atomic = 2 (LSE), DP = 1.
 ID_AA64ISAR0_VALUE = (2 << 4) | (1 << 8) | (1 << 12) | (1 << 16) | (2 << 20) | (1 << 44)
-# JSCVT = 1 (FJCVTZS), LRCPC = 1 (LDAPR*)
-ID_AA64ISAR1_VALUE = (1 << 12) | (1 << 20)
+# JSCVT = 1 (FJCVTZS), LRCPC = 1 (LDAPR*), FRINTTS = 1 (FRINT32/64)
+ID_AA64ISAR1_VALUE = (1 << 12) | (1 << 20) | (1 << 32)
 
 
 def sysreg(op0: int, op1: int, crn: int, crm: int, op2: int) -> int:
