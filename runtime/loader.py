@@ -41,12 +41,15 @@ HWCAP_ATOMICS = 1 << 8
 HWCAP_CPUID = 1 << 11
 HWCAP_JSCVT = 1 << 13
 HWCAP_LRCPC = 1 << 15
+HWCAP_SHA3 = 1 << 17
+HWCAP_SHA512 = 1 << 21
 HWCAP_ASIMDDP = 1 << 20
 # Only what the lifter implements (and tests against Unicorn): libc selects its code paths
 # from these bits. Keep translator/isa/system.py's ID_AA64ISAR0/1_EL1 in step with them.
 # JSCVT is checked against qemu-aarch64 (Unicorn lacks FJCVTZS), LRCPC's LDAPR against LDAR.
 HWCAP = (HWCAP_FP | HWCAP_ASIMD | HWCAP_CPUID | HWCAP_AES | HWCAP_PMULL | HWCAP_SHA1
-         | HWCAP_SHA2 | HWCAP_CRC32 | HWCAP_ATOMICS | HWCAP_ASIMDDP | HWCAP_JSCVT | HWCAP_LRCPC)
+         | HWCAP_SHA2 | HWCAP_CRC32 | HWCAP_ATOMICS | HWCAP_ASIMDDP | HWCAP_JSCVT | HWCAP_LRCPC
+         | HWCAP_SHA3 | HWCAP_SHA512)
 HWCAP2_FRINT = 1 << 8
 HWCAP2 = HWCAP2_FRINT  # FRINT32/64: checked against qemu-aarch64 (Unicorn lacks them)
 MINSIGSTKSZ = 5120

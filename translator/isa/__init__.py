@@ -4,6 +4,7 @@ from translator.isa import (  # noqa: F401
     atomics,
     branch,
     crypto,
+    crypto_sha3,
     dp_imm,
     dp_reg,
     exclusive,
