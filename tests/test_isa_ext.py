@@ -407,21 +407,28 @@ def test_estimate_tables_match_known_values() -> None:
 
 # ------------------------------------------------------------------------------ advertising
 HWCAP_BITS = {"AES": 3, "PMULL": 4, "SHA1": 5, "SHA2": 6, "CRC32": 7, "ATOMICS": 8,
-              "ASIMDDP": 20}
+              "JSCVT": 13, "LRCPC": 15, "SHA3": 17, "ASIMDDP": 20, "SHA512": 21}
 
 
 def test_advertised_consistently() -> None:
-    """HWCAP and ID_AA64ISAR0_EL1 (what MRS returns) advertise the same extensions."""
+    """HWCAP/HWCAP2 and ID_AA64ISAR0/1_EL1 (what MRS returns) advertise the same extensions."""
+    from runtime.loader import HWCAP2
+
     isar0 = CONSTANT_SYSREGS.get(sysreg(3, 0, 0, 6, 0), 0)
+    isar1 = CONSTANT_SYSREGS.get(sysreg(3, 0, 0, 6, 1), 0)
     fields = {"AES": (isar0 >> 4) & 15 >= 1, "PMULL": (isar0 >> 4) & 15 >= 2,
               "SHA1": (isar0 >> 8) & 15 >= 1, "SHA2": (isar0 >> 12) & 15 >= 1,
-              "CRC32": (isar0 >> 16) & 15 >= 1, "ATOMICS": (isar0 >> 20) & 15 >= 2,
-              "ASIMDDP": (isar0 >> 44) & 15 >= 1}
+              "SHA512": (isar0 >> 12) & 15 >= 2, "CRC32": (isar0 >> 16) & 15 >= 1,
+              "ATOMICS": (isar0 >> 20) & 15 >= 2, "SHA3": (isar0 >> 32) & 15 >= 1,
+              "ASIMDDP": (isar0 >> 44) & 15 >= 1, "JSCVT": (isar1 >> 12) & 15 >= 1,
+              "LRCPC": (isar1 >> 20) & 15 >= 1}
     for name, b in HWCAP_BITS.items():
         assert bool(HWCAP >> b & 1) == fields[name], name
-    # nothing advertised in ISAR0 beyond those fields
-    known = 0xF << 4 | 0xF << 8 | 0xF << 12 | 0xF << 16 | 0xF << 20 | 0xF << 44
-    assert isar0 & ~known == 0
+    assert bool(HWCAP2 >> 8 & 1) == ((isar1 >> 32) & 15 >= 1)  # FRINT, FRINTTS
+    # nothing advertised in ISAR0/1 beyond those fields
+    known0 = 0xF << 4 | 0xF << 8 | 0xF << 12 | 0xF << 16 | 0xF << 20 | 0xF << 32 | 0xF << 44
+    known1 = 0xF << 12 | 0xF << 20 | 0xF << 32
+    assert isar0 & ~known0 == 0 and isar1 & ~known1 == 0
 
 
 # ------------------------------------------------------------------------------ whole program
