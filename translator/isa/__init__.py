@@ -20,6 +20,7 @@ from translator.isa import (  # noqa: F401
     simd_int,
     simd_ldst,
     simd_perm,
+    simd_rdm,
     simd_shift,
     system,
 )

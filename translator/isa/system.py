@@ -20,9 +20,9 @@ MIDR_VALUE = 0x410FD083  # Arm Cortex-A72 r0p3
 ID_AA64PFR0_VALUE = 0x11  # EL0 and EL1 AArch64-only; FP and AdvSIMD implemented (fields 0)
 # Instruction-set attributes, matching the HWCAPs runtime/loader.py advertises: AES = 2 (AES
 # and PMULL .1Q), SHA1 = 1, SHA2 = 2 (SHA256 and SHA512), CRC32 = 1, Atomic = 2 (LSE),
-# SHA3 = 1, DP = 1.
-ID_AA64ISAR0_VALUE = ((2 << 4) | (1 << 8) | (2 << 12) | (1 << 16) | (2 << 20) | (1 << 32)
-                      | (1 << 44))
+# RDM = 1, SHA3 = 1, DP = 1.
+ID_AA64ISAR0_VALUE = ((2 << 4) | (1 << 8) | (2 << 12) | (1 << 16) | (2 << 20) | (1 << 28)
+                      | (1 << 32) | (1 << 44))
 # JSCVT = 1 (FJCVTZS), LRCPC = 1 (LDAPR*), FRINTTS = 1 (FRINT32/64)
 ID_AA64ISAR1_VALUE = (1 << 12) | (1 << 20) | (1 << 32)
 
