@@ -234,15 +234,20 @@ def test_div_edges() -> None:
     """Divide by zero, INT_MIN / -1 in both widths, and sign combinations, exhaustively."""
     asm = ("sdiv x3, x1, x2\nsdiv w4, w1, w2\nudiv x5, x1, x2\nudiv w6, w1, w2\n"
            "sdiv x7, x2, x1\nsdiv w8, w2, w1")
+    assert not _grid_failures(asm, DIV_EDGES)[:3]
+
+
+def _grid_failures(asm: str, values: list[int]) -> list[tuple[str, str, list[str]]]:
+    """Differences for every (x1, x2) pair drawn from `values`."""
     failures = []
-    for n in DIV_EDGES:
-        for m in DIV_EDGES:
+    for n in values:
+        for m in values:
             st = State()
             st.x[1], st.x[2] = n, m
             d = compare(asm, st)
             if d:
-                failures.append((hex(n), hex(m), d))
-    assert not failures, failures[:3]
+                failures.append((hex(n), hex(m), d[:3]))
+    return failures
 
 
 # ----------------------------------------------------------------------- Keystone aliases
@@ -362,12 +367,4 @@ def test_conditions_after_compare_edges() -> None:
     xs = "\n".join(f"cset x{3 + i}, {c}" for i, c in enumerate(CONDS))
     ws = "\n".join(f"cset w{17 + i}, {c}" for i, c in enumerate(CONDS))
     asm = f"cmp x1, x2\n{xs}\ncmp w1, w2\n{ws}\nsubs x0, x2, x1\nb.le skip\nmov x0, #1\nskip:\nnop"
-    failures = []
-    for n in SPECIAL:
-        for m in SPECIAL:
-            st = State()
-            st.x[1], st.x[2] = n, m
-            d = compare(asm, st)
-            if d:
-                failures.append((hex(n), hex(m), d[:3]))
-    assert not failures, failures[:3]
+    assert not _grid_failures(asm, SPECIAL)[:3]

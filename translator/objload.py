@@ -78,23 +78,22 @@ class ObjectLoader:
             self.symbols[name] = addr
         return addr
 
-    def _got_slot(self, name: str, value: int) -> int:
+    def _near(self, table: dict[tuple[int, str], int], name: str, content: bytes,
+              align: int) -> int:
+        """`content` placed once per symbol and arena (so within reach of the code)."""
         key = (self._base, name)
-        slot = self._got.get(key)
-        if slot is None:
-            slot = self._alloc(8, 8)
-            ctypes.c_uint64.from_address(slot).value = value
-            self._got[key] = slot
-        return slot
+        addr = table.get(key)
+        if addr is None:
+            addr = self._alloc(len(content), align)
+            ctypes.memmove(addr, content, len(content))
+            table[key] = addr
+        return addr
+
+    def _got_slot(self, name: str, value: int) -> int:
+        return self._near(self._got, name, struct.pack("<Q", value), 8)
 
     def _jump_stub(self, name: str, value: int) -> int:
-        key = (self._base, name)
-        stub = self._stubs.get(key)
-        if stub is None:
-            stub = self._alloc(len(_JMP_STUB) + 8, 16)
-            ctypes.memmove(stub, _JMP_STUB + struct.pack("<Q", value), len(_JMP_STUB) + 8)
-            self._stubs[key] = stub
-        return stub
+        return self._near(self._stubs, name, _JMP_STUB + struct.pack("<Q", value), 16)
 
     def load(self, obj: bytes, names: list[str]) -> list[int] | None:
         """Link `obj`; return the addresses of `names`, or None if it needs MCJIT."""
