@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             # An instruction elfjit cannot run: one line, like a shell reporting SIGILL.
             err(f"{f} (SIGILL)")
         else:
-            crash_report(sys.stderr, f.signo, str(f), f.addr, f.pc, machine.cpu, machine.mem)
+            crash_report(sys.stderr, f.signo, str(f), f.addr, f.pc, f.cpu or machine.cpu,
+                         machine.mem)
         status = 128 + f.signo
     except KeyboardInterrupt:
         status = 130

@@ -18,7 +18,7 @@ EXIT_SVC = 2  # SVC #0: service the syscall in x8, resume at cpu.pc
 EXIT_FAULT = 3  # host SIGSEGV/SIGBUS inside the guest window; exit_info = guest address
 EXIT_UNDEF = 4  # undefined / unimplemented instruction at cpu.pc
 EXIT_BRK = 5  # BRK #imm16: exit_info = imm16
-EXIT_HALT = 6  # the dispatcher asked the guest to stop (signal pending)
+EXIT_HALT = 6  # another thread asked this one to stop (exit_group): `halt` was set
 EXIT_HOT = 7  # a baseline unit's counter crossed the threshold at cpu.pc: optimize it
 EXIT_FPENV = 8  # MSR FPCR/FPSR or MRS FPSR at cpu.pc: done by runtime/fpenv.py, resume after
 
@@ -60,6 +60,12 @@ FIELDS: tuple[Field, ...] = (
     Field("fault_pc", 8),  # guest PC of the last memory access that may fault
     Field("blocks", 8),  # guest basic blocks executed (kept in SSA inside a unit)
     Field("v", 16, 32, 16),  # V0..V31, 128 bits each, little-endian lanes
+    # Host-side fields, not architectural. The trampoline sets `in_native` while translated
+    # code runs on this state's host thread; the fault and halt handlers (native.py) look the
+    # state up per host thread and siglongjmp to `jmpbuf`, so each guest thread has its own.
+    Field("in_native", 8),
+    Field("halt", 8),  # set by another thread before it signals this one to stop
+    Field("jmpbuf", 1, 512, 16),  # the trampoline's sigjmp_buf (glibc's is 200 bytes)
 )
 
 

@@ -6,6 +6,9 @@ or deal with a fault. Between exits the guest runs natively, chaining unit to un
 
 from __future__ import annotations
 
+import _thread
+import ctypes
+import errno
 import os
 import signal
 import sys
@@ -17,21 +20,30 @@ from runtime.cpu_state import (
     EXIT_BRK,
     EXIT_FAULT,
     EXIT_FPENV,
+    EXIT_HALT,
     EXIT_HOT,
     EXIT_MISS,
     EXIT_NAMES,
     EXIT_SVC,
     EXIT_UNDEF,
+    OFFSETS,
     CPUState,
 )
 from runtime.hashing import blake2b
 from runtime.loader import LoadedImage
 from runtime.memory import GuestMemory
+from syscalls import host
 from syscalls.abi import GuestExit, GuestKilled, Process, SyscallContext
 from translator.disk_cache import DiskCache
+from translator.native import HALT_SIGNAL, bind_thread
 from translator.translator import TierPolicy, Translator
 
 SIGILL, SIGTRAP, SIGSEGV = 4, 5, 11
+
+
+def threading_native_id() -> int:
+    """The calling host thread's kernel TID (without importing threading at start-up)."""
+    return _thread.get_native_id()
 
 
 @dataclass
@@ -48,16 +60,57 @@ class RunStats:
     syscall_s: float = 0.0
     translate_s: float = 0.0
     wall_s: float = 0.0
+    threads: int = 0  # guest threads created with clone
+    thread_blocks: int = 0  # guest blocks executed by threads other than the main one
+
+    def merge(self, other: RunStats) -> None:
+        """Add a finished thread's counters (each thread counts privately: no lock per exit)."""
+        for k, v in other.exits.items():
+            self.exits[k] = self.exits.get(k, 0) + v
+        self.exec_s += other.exec_s
+        self.syscall_s += other.syscall_s
+        self.translate_s += other.translate_s
 
 
 class GuestFault(Exception):
     """The guest took a synchronous fault it has no handler for."""
 
-    def __init__(self, signo: int, addr: int, pc: int, message: str) -> None:
+    def __init__(self, signo: int, addr: int, pc: int, message: str,
+                 cpu: CPUState | None = None) -> None:
         super().__init__(message)
         self.signo = signo
         self.addr = addr
         self.pc = pc
+        self.cpu = cpu  # the faulting thread's state (None: the main thread's)
+
+
+# clone flags (include/uapi/linux/sched.h)
+CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
+CLONE_THREAD, CLONE_SETTLS, CLONE_PARENT_SETTID = 0x10000, 0x80000, 0x100000
+CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
+FUTEX_WAKE = 1
+HALT_JOIN_S = 2.0  # how long the process waits for halted threads before leaving anyway
+
+
+class GuestThread:
+    """One guest thread: its CPU state, syscall context and counters, run by one host thread.
+
+    Why a host thread per guest thread: translated code runs without the GIL, so guest threads
+    compute in parallel on the host's cores, and a guest blocked in a host call (futex, read)
+    blocks only its own host thread.
+    """
+
+    def __init__(self, cpu: CPUState, ctx: SyscallContext, main: bool) -> None:
+        self.cpu = cpu
+        self.sys = ctx
+        self.main = main
+        self.stats = RunStats()
+        self.native_id = 0  # host TID, known once the host thread runs
+        self.alive = True
+
+
+# syscalls whose handlers change the memory map: serialized between guest threads
+_MAP_CHANGING = frozenset({214, 215, 216, 222, 226, 233})
 
 
 class Machine:
@@ -68,8 +121,17 @@ class Machine:
         self.cpu = CPUState()
         self.translator = Translator(self.mem, self.options.policy, disk)
         self.proc = Process(exe_path=exe_path, pid=os.getpid(), tid=os.getpid())
+        self.proc.spawn_thread = self.spawn_thread
         self.sys = SyscallContext(self.mem, self.cpu, self.proc)
-        self.stats = RunStats()
+        self.main = GuestThread(self.cpu, self.sys, main=True)
+        self.stats = self.main.stats
+        # Other guest threads by TID. Guarded by _threads_lock, as are exiting/exit_status.
+        self.threads: dict[int, GuestThread] = {}
+        self._threads_lock = _thread.allocate_lock()
+        self._map_lock = _thread.allocate_lock()
+        self.exiting = False  # exit_group (or a fatal signal/fault) ended the process
+        self.exit_status = 0
+        self.fault: GuestFault | None = None  # a fault taken by a thread other than main
 
     def boot(self, image: LoadedImage) -> None:
         """Point the CPU at a loaded program and pre-install what earlier runs translated."""
@@ -88,89 +150,269 @@ class Machine:
             self.translator.disk.close()
 
     # ------------------------------------------------------------------ raw execution
-    def run_raw(self) -> int:
-        """Run translated code until an exit other than a translation miss; return it."""
+    def run_raw(self, cpu: CPUState | None = None, stats: RunStats | None = None) -> int:
+        """Run translated code until an exit other than a translation miss; return it.
+
+        `cpu` and `stats` are the calling thread's (the main thread's by default).
+        """
+        cpu = cpu or self.cpu
+        stats = stats or self.stats
         translator = self.translator
         enter = translator.native.enter
-        cpu_addr = self.cpu.address
-        exits = self.stats.exits
+        cpu_addr = cpu.address
+        exits = stats.exits
+        bind_thread(cpu_addr)  # faults and halts on this host thread land in this state
         while True:
             t0 = time.perf_counter()
             reason = enter(cpu_addr)
             t1 = time.perf_counter()
-            self.stats.exec_s += t1 - t0
+            stats.exec_s += t1 - t0
             name = EXIT_NAMES.get(reason, str(reason))
             exits[name] = exits.get(name, 0) + 1
             if translator._for_main:
                 translator.drain()
             if reason == EXIT_MISS:
-                ok = translator.ensure(self.cpu.pc)
+                ok = translator.ensure(cpu.pc)
             elif reason == EXIT_FPENV:
-                ok = fpenv.execute(self.cpu, self.mem)
+                ok = fpenv.execute(cpu, self.mem)
             elif reason == EXIT_HOT:
-                ok = translator.promote(self.cpu.pc, background=True, source=self.cpu.exit_info)
+                ok = translator.promote(cpu.pc, background=True, source=cpu.exit_info)
             else:
                 return reason
-            self.stats.translate_s += time.perf_counter() - t1
+            stats.translate_s += time.perf_counter() - t1
             if not ok:
                 # Jump to non-executable memory: the fault is at the PC itself.
-                self.cpu.exit_info = self.cpu.pc
-                self.cpu.fault_pc = self.cpu.pc
+                cpu.exit_info = cpu.pc
+                cpu.fault_pc = cpu.pc
                 return EXIT_FAULT
 
     # ------------------------------------------------------------------ full process
     def run(self) -> int:
         """Run to completion; returns the exit status (128+N for a fatal signal N)."""
+        old_int = signal.signal(signal.SIGINT, signal.SIG_DFL)
+        t_start = time.perf_counter()
+        self.main.native_id = threading_native_id()
+        try:
+            status = self._serve(self.main)
+            if self.fault is not None:
+                raise self.fault
+            return status
+        finally:
+            self._stop_threads()
+            self.stats.wall_s = time.perf_counter() - t_start
+            signal.signal(signal.SIGINT, old_int)
+
+    def _serve(self, t: GuestThread) -> int:
+        """One guest thread's loop: run, service its syscalls, until it or the process ends.
+
+        Returns the process exit status; for a thread other than main that ends by itself
+        (exit), the value is unused.
+        """
         from syscalls.table import dispatch
 
         strace = self.options.strace
         if strace:
             from syscalls.strace import format_call, format_result
-        cpu = self.cpu
-        old_int = signal.signal(signal.SIGINT, signal.SIG_DFL)
-        t_start = time.perf_counter()
+        cpu, ctx, stats = t.cpu, t.sys, t.stats
+        tid = ctx.tid or self.proc.tid
+        while True:
+            reason = self.run_raw(cpu, stats)
+            if self.exiting:
+                return self.exit_status
+            if reason == EXIT_SVC:
+                nr = cpu.get_x(8)
+                args = [cpu.get_x(i) for i in range(6)]
+                if strace:
+                    line = format_call(ctx, nr, args)
+                    print(f"{tid} {line}", end="", file=sys.stderr, flush=True)
+                t0 = time.perf_counter()
+                try:
+                    if nr in _MAP_CHANGING:
+                        with self._map_lock:
+                            res = dispatch(ctx, nr, args)
+                    else:
+                        res = dispatch(ctx, nr, args)
+                except GuestExit as e:
+                    if strace:
+                        print(" = ?", file=sys.stderr, flush=True)
+                    if e.thread_only:
+                        return self._thread_exit(t, e.status & 0xFF)
+                    return self._group_exit(e.status & 0xFF)
+                except GuestKilled as e:
+                    if strace:
+                        print(f" = ? (killed by signal {e.signo})", file=sys.stderr)
+                    return self._group_exit(128 + e.signo)
+                stats.syscall_s += time.perf_counter() - t0
+                if self.exiting:  # another thread ended the process while this one waited
+                    return self.exit_status
+                if strace:
+                    print(" = " + format_result(nr, res), file=sys.stderr, flush=True)
+                cpu.set_x(0, res)
+                continue
+            if reason == EXIT_HALT:
+                continue  # a stale halt request: only `exiting` stops a thread
+            raise self._fault(cpu, reason)
+
+    def _fault(self, cpu: CPUState, reason: int) -> GuestFault:
+        """The GuestFault for a fatal exit taken by the thread running `cpu`."""
+        c = None if cpu is self.cpu else cpu
+        if reason == EXIT_FAULT:
+            where = ""
+            u = self.translator.units.get(cpu.fault_pc)
+            if u is not None and u.tier == "optimized":
+                where = (f" in the optimized region at {cpu.fault_pc:#x} (the pc below is"
+                         " the region's entry)")
+            return GuestFault(SIGSEGV, cpu.exit_info, cpu.fault_pc,
+                              f"segmentation fault at address {cpu.exit_info:#x}{where}", c)
+        if reason == EXIT_UNDEF:
+            return GuestFault(SIGILL, cpu.pc, cpu.pc, self.describe_undefined(cpu.pc), c)
+        if reason == EXIT_BRK:
+            return GuestFault(SIGTRAP, cpu.pc, cpu.pc,
+                              f"BRK #{cpu.exit_info:#x} (trace/breakpoint trap)", c)
+        return GuestFault(SIGILL, cpu.pc, cpu.pc, f"unexpected exit {reason}", c)
+
+    # ------------------------------------------------------------------ threads
+    def spawn_thread(self, ctx: SyscallContext, flags: int, stack: int, ptid: int, tls: int,
+                     ctid: int) -> int:
+        """clone() for a new thread in this process; returns the child's TID or -errno.
+
+        The child starts as a copy of the calling thread's registers (it resumes after the
+        SVC with x0 = 0, on `stack`, with TPIDR_EL0 = `tls` under CLONE_SETTLS). Its TID is
+        its host thread's TID, so gettid, tgkill and PI futexes mean the same to the host.
+        """
+        import threading
+
+        need = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND
+        if flags & need != need:
+            return -errno.ENOSYS  # fork-style clones are not offered (glibc reports it)
+        if self.exiting:
+            return -errno.EAGAIN
+        cpu = CPUState()
+        ctypes.memmove(cpu.address, ctx.cpu.address, OFFSETS["in_native"])
+        cpu.set_x(0, 0)
+        if stack:
+            cpu.sp = stack
+        if flags & CLONE_SETTLS:
+            cpu.tpidr = tls
+        cpu.excl_addr = (1 << 64) - 1
+        cpu.blocks = 0
+        child_ctx = SyscallContext(self.mem, cpu, self.proc)
+        if flags & CLONE_CHILD_CLEARTID:
+            child_ctx.clear_child_tid = ctid
+        t = GuestThread(cpu, child_ctx, main=False)
+        started = _thread.allocate_lock()
+        go = _thread.allocate_lock()
+        started.acquire()
+        go.acquire()
+
+        def body() -> None:
+            t.native_id = threading_native_id()
+            started.release()
+            go.acquire()  # the parent has written the TIDs and registered us
+            self._child(t)
+
+        host = threading.Thread(target=body, name=f"guest-{len(self.threads)}", daemon=True)
         try:
-            while True:
-                reason = self.run_raw()
-                if reason == EXIT_SVC:
-                    nr = cpu.get_x(8)
-                    args = [cpu.get_x(i) for i in range(6)]
-                    if strace:
-                        line = format_call(self.sys, nr, args)
-                        print(f"{self.proc.pid} {line}", end="", file=sys.stderr, flush=True)
-                    t0 = time.perf_counter()
-                    try:
-                        res = dispatch(self.sys, nr, args)
-                    except GuestExit as e:
-                        if strace:
-                            print(" = ?", file=sys.stderr, flush=True)
-                        return e.status & 0xFF
-                    except GuestKilled as e:
-                        if strace:
-                            print(f" = ? (killed by signal {e.signo})", file=sys.stderr)
-                        return 128 + e.signo
-                    self.stats.syscall_s += time.perf_counter() - t0
-                    if strace:
-                        print(" = " + format_result(nr, res), file=sys.stderr, flush=True)
-                    cpu.set_x(0, res)
-                    continue
-                if reason == EXIT_FAULT:
-                    where = ""
-                    u = self.translator.units.get(cpu.fault_pc)
-                    if u is not None and u.tier == "optimized":
-                        where = (f" in the optimized region at {cpu.fault_pc:#x} (the pc below is"
-                                 " the region's entry)")
-                    raise GuestFault(SIGSEGV, cpu.exit_info, cpu.fault_pc,
-                                     f"segmentation fault at address {cpu.exit_info:#x}{where}")
-                if reason == EXIT_UNDEF:
-                    raise GuestFault(SIGILL, cpu.pc, cpu.pc, self.describe_undefined(cpu.pc))
-                if reason == EXIT_BRK:
-                    raise GuestFault(SIGTRAP, cpu.pc, cpu.pc,
-                                     f"BRK #{cpu.exit_info:#x} (trace/breakpoint trap)")
-                raise GuestFault(SIGILL, cpu.pc, cpu.pc, f"unexpected exit {reason}")
+            host.start()
+        except RuntimeError:
+            return -errno.EAGAIN
+        started.acquire()
+        tid = t.native_id
+        child_ctx.tid = tid
+        if flags & CLONE_PARENT_SETTID and not self.mem.write(ptid, tid.to_bytes(4, "little")):
+            t.alive = False
+        if flags & CLONE_CHILD_SETTID and not self.mem.write(ctid, tid.to_bytes(4, "little")):
+            t.alive = False
+        with self._threads_lock:
+            if t.alive:
+                self.threads[tid] = t
+                self.proc.tids.add(tid)
+                self.stats.threads += 1
+        go.release()
+        return tid if t.alive else -errno.EFAULT
+
+    def _child(self, t: GuestThread) -> None:
+        """Host thread body of a guest thread other than main."""
+        try:
+            if t.alive:
+                self._serve(t)
+        except GuestFault as f:
+            with self._threads_lock:
+                if self.fault is None and not self.exiting:
+                    self.fault = f
+            self._group_exit(128 + f.signo)
+        except BaseException as e:  # noqa: BLE001 - a host bug: end the process, not silently
+            print(f"elfjit: internal error in guest thread {t.sys.tid}: "
+                  f"{type(e).__name__}: {e}", file=sys.stderr)
+            self._group_exit(70)
         finally:
-            self.stats.wall_s = time.perf_counter() - t_start
-            signal.signal(signal.SIGINT, old_int)
+            with self._threads_lock:
+                t.alive = False
+                self.threads.pop(t.sys.tid, None)
+                self.proc.tids.discard(t.sys.tid)
+                self.stats.merge(t.stats)
+                self.stats.thread_blocks += t.cpu.blocks
+
+    def _clear_child_tid(self, t: GuestThread) -> None:
+        """What the kernel does as a thread dies: *clear_child_tid = 0, futex-wake one waiter.
+
+        This is how pthread_join learns that the thread is gone.
+        """
+        addr = t.sys.clear_child_tid
+        if addr and self.mem.write(addr, b"\0\0\0\0"):
+            host.call("futex", self.mem.host(addr), FUTEX_WAKE, 1, 0, 0, 0)
+
+    def _thread_exit(self, t: GuestThread, status: int) -> int:
+        """exit(2): only the calling thread ends; the last one out ends the process."""
+        self._clear_child_tid(t)
+        if not t.main:
+            return status
+        # The main thread is gone for the guest, but the process lives until every other
+        # thread has exited (its status is the main thread's, as Linux reports it).
+        while True:
+            with self._threads_lock:
+                if self.exiting:
+                    return self.exit_status
+                live = [x for x in self.threads.values() if x.alive]
+            if not live:
+                return self._group_exit(status)
+            time.sleep(0.005)
+
+    def _group_exit(self, status: int) -> int:
+        """exit_group(2) from any thread: record the status and stop every other thread."""
+        with self._threads_lock:
+            if self.exiting:
+                return self.exit_status
+            self.exiting = True
+            self.exit_status = status
+            others = [x for x in self.threads.values() if x.alive]
+        me = threading_native_id()
+        for x in [*others, self.main]:
+            if x.native_id != me:
+                self._halt(x)
+        return status
+
+    def _halt(self, t: GuestThread) -> None:
+        """Stop a thread: in translated code it leaves by siglongjmp, in a host call by EINTR."""
+        t.cpu.halt = 1
+        if t.native_id:
+            host.call("tgkill", self.proc.pid, t.native_id, int(HALT_SIGNAL))
+
+    def _stop_threads(self) -> None:
+        """Halt every other thread and wait (briefly) for them, so close() and the stats
+        see no guest thread still running; one stuck in an uninterruptible call is left to
+        the process exit."""
+        with self._threads_lock:
+            self.exiting = True
+            self.main.alive = False
+            others = [x for x in self.threads.values() if x.alive]
+        deadline = time.monotonic() + HALT_JOIN_S
+        while others and time.monotonic() < deadline:
+            for x in others:
+                self._halt(x)
+            time.sleep(0.002)
+            with self._threads_lock:
+                others = [x for x in others if x.alive]
 
     def describe_undefined(self, pc: int) -> str:
         from translator.disasm import disasm_one

@@ -19,7 +19,7 @@ def collect_stats(m: Machine) -> dict[str, Any]:
         if j is not None:
             for f in ("parse", "optimize", "codegen"):
                 setattr(jt, f, getattr(jt, f) + getattr(j.times, f))
-    blocks_executed = m.cpu.blocks
+    blocks_executed = m.cpu.blocks + m.stats.thread_blocks
     exits = dict(m.stats.exits)
     total_exits = sum(exits.values())
     compile_s = jt.parse + jt.optimize + jt.codegen
@@ -29,6 +29,7 @@ def collect_stats(m: Machine) -> dict[str, Any]:
         "guest_insns_translated": ts.insns,
         "units_by_tier": dict(ts.by_tier),
         "blocks_executed": blocks_executed,
+        "guest_threads_created": m.stats.threads,
         "exits": exits,
         "exits_total": total_exits,
         "exits_per_block": (total_exits / blocks_executed) if blocks_executed else None,
@@ -69,6 +70,7 @@ def print_stats(s: dict[str, Any], out: TextIO) -> None:
         ("blocks translated", f"{s['blocks_translated']}"),
         ("guest instructions translated", f"{s['guest_insns_translated']}"),
         ("blocks executed", f"{s['blocks_executed']}"),
+        ("guest threads created", f"{s['guest_threads_created']}"),
         ("translation with the guest stopped", f"{s['translate_seconds'] * 1000:.1f} ms"),
         ("translation work (both threads):", ""),
         ("  decode", f"{s['decode_seconds'] * 1000:.1f} ms"),

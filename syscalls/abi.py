@@ -23,11 +23,12 @@ if TYPE_CHECKING:
 
 
 class GuestExit(Exception):
-    """Raised by exit/exit_group: the guest is finished with this status."""
+    """Raised by exit/exit_group: the thread (exit) or the guest (exit_group) is finished."""
 
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, thread_only: bool = False) -> None:
         super().__init__(status)
         self.status = status
+        self.thread_only = thread_only
 
 
 class GuestKilled(Exception):
@@ -46,7 +47,6 @@ class Process:
     argv: list[str] = field(default_factory=list)
     pid: int = 0
     tid: int = 0
-    clear_child_tid: int = 0
     robust_list: tuple[int, int] = (0, 0)
     sigactions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
     sigmask: int = 0
@@ -62,13 +62,21 @@ class Process:
     comm: bytes = b""  # prctl(PR_SET_NAME); empty means the executable's base name
     # Hooks the runtime installs (translation cache invalidation is done via memory hooks).
     extra: dict[str, Any] = field(default_factory=dict)
+    # clone() of a new thread: (ctx, flags, stack, ptid, tls, ctid) -> TID or -errno. The
+    # runtime owns host threads; None where there is no runtime (unit tests): ENOSYS.
+    tids: set[int] = field(default_factory=set)  # live guest threads other than the main one
+    spawn_thread: Callable[[SyscallContext, int, int, int, int, int], int] | None = None
 
 
 @dataclass
 class SyscallContext:
+    """What a handler sees: memory and process are shared, the rest belongs to one thread."""
+
     mem: GuestMemory
     cpu: CPUState
     proc: Process
+    tid: int = 0  # 0: the main thread, whose TID is proc.tid
+    clear_child_tid: int = 0  # set_tid_address / CLONE_CHILD_CLEARTID: cleared at thread exit
 
     def unknown(self, nr: int) -> int:
         return -errno.ENOSYS

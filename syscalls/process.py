@@ -31,10 +31,11 @@ PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
 PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
 PR_SET_THP_DISABLE, PR_GET_THP_DISABLE = 41, 42
 TASK_COMM_LEN = 16
+CLONE_VM, CLONE_SIGHAND, CLONE_THREAD = 0x100, 0x800, 0x10000
 
 
 def own_tid(ctx: SyscallContext) -> int:
-    return ctx.proc.tid or own_pid(ctx)
+    return ctx.tid or ctx.proc.tid or own_pid(ctx)
 
 
 def _host_pid(ctx: SyscallContext, pid: int) -> int:
@@ -45,7 +46,8 @@ def _host_pid(ctx: SyscallContext, pid: int) -> int:
 
 @syscall(93, "exit", "int")
 def sys_exit(ctx: SyscallContext, status: int) -> int:
-    raise GuestExit(status & 0xFF)
+    """Ends the calling thread only; the runtime ends the process with its last thread."""
+    raise GuestExit(status & 0xFF, thread_only=True)
 
 
 @syscall(94, "exit_group", "int")
@@ -53,9 +55,28 @@ def sys_exit_group(ctx: SyscallContext, status: int) -> int:
     raise GuestExit(status & 0xFF)
 
 
+@syscall(220, "clone", "hex", "ptr", "ptr", "hex", "ptr")
+def sys_clone(ctx: SyscallContext, flags: int, stack: int, ptid: int, tls: int,
+              ctid: int) -> int:
+    """New threads (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND, as pthread_create asks) run on new
+    host threads; the runtime does that. fork-style clones are not offered: ENOSYS."""
+    if flags & CLONE_THREAD and flags & (CLONE_VM | CLONE_SIGHAND) != CLONE_VM | CLONE_SIGHAND:
+        return -errno.EINVAL  # the kernel's own rule: a thread shares memory and handlers
+    spawn = ctx.proc.spawn_thread
+    if spawn is None:
+        return -errno.ENOSYS
+    return spawn(ctx, flags, stack, ptid, tls, ctid)
+
+
+@syscall(435, "clone3", "ptr", "size")
+def sys_clone3(ctx: SyscallContext, args: int, size: int) -> int:
+    """ENOSYS, quietly: glibc (2.34+) tries clone3 first and falls back to clone."""
+    return -errno.ENOSYS
+
+
 @syscall(96, "set_tid_address", "ptr")
 def sys_set_tid_address(ctx: SyscallContext, tidptr: int) -> int:
-    ctx.proc.clear_child_tid = tidptr
+    ctx.clear_child_tid = tidptr
     return own_tid(ctx)
 
 
@@ -401,7 +422,7 @@ def sys_tgkill(ctx: SyscallContext, tgid: int, tid: int, sig: int) -> int:
     if tgid <= 0 or tid <= 0 or not 0 <= sig <= NSIG:
         return -errno.EINVAL
     if tgid == own_pid(ctx):
-        if tid != own_tid(ctx):
+        if tid != own_tid(ctx) and tid != ctx.proc.tid and tid not in ctx.proc.tids:
             return -errno.ESRCH
         raise_signal(ctx, sig)
         return 0
@@ -413,7 +434,7 @@ def sys_tkill(ctx: SyscallContext, tid: int, sig: int) -> int:
     tid, sig = s32(tid), s32(sig)
     if tid <= 0 or not 0 <= sig <= NSIG:
         return -errno.EINVAL
-    if tid == own_tid(ctx):
+    if tid in (own_tid(ctx), ctx.proc.tid) or tid in ctx.proc.tids:
         raise_signal(ctx, sig)
         return 0
     return -errno.ESRCH

@@ -12,7 +12,18 @@ import errno
 import inspect
 import sys
 
-from syscalls import fs, fsmeta, fsnames, mm, poll, process, signal, time, tty  # noqa: F401
+from syscalls import (  # noqa: F401
+    fs,
+    fsmeta,
+    fsnames,
+    futex,
+    mm,
+    poll,
+    process,
+    signal,
+    time,
+    tty,
+)
 from syscalls.abi import TABLE, GuestExit, GuestKilled, SyscallContext
 from syscalls.names import name_of
 

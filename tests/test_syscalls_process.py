@@ -48,7 +48,7 @@ def test_ids_and_uname(ctx: SyscallContext) -> None:
     assert fields[0] == b"Linux" and fields[4] == b"aarch64"
     assert fields[2] == os.uname().release.encode()
     assert sc(ctx, "uname", UNMAPPED) == -errno.EFAULT
-    assert sc(ctx, "set_tid_address", BUF) == os.getpid() and ctx.proc.clear_child_tid == BUF
+    assert sc(ctx, "set_tid_address", BUF) == os.getpid() and ctx.clear_child_tid == BUF
 
 
 def test_exit_raises(ctx: SyscallContext) -> None:

@@ -64,7 +64,10 @@ class DiskCache:
         self.path = directory / "units-v2.sqlite"
         self.max_bytes = max_bytes
         self.stats = DiskStats()
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        # Any guest thread may translate (always under the translator's lock, so never two
+        # at once): the connection is not tied to the thread that opened it.
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)

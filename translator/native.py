@@ -13,42 +13,56 @@ import ctypes
 import signal
 from typing import Callable
 
-from runtime.cpu_state import EXIT_FAULT, EXIT_MISS, offset_of
+from runtime.cpu_state import EXIT_FAULT, EXIT_HALT, EXIT_MISS, offset_of
 from runtime.fpenv import FPCR_FZ, FPCR_RMODE_SHIFT, MXCSR_DAZ, MXCSR_FTZ, MXCSR_MASKS
 from runtime.memory import GUARD, GUEST_BASE, WINDOW_SIZE
 from translator.ir import Builder, Function, Module, Val, const
 from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL, UNIT_CC
 
-JMPBUF_BYTES = 512  # glibc's sigjmp_buf is 200 bytes on x86_64; leave room
+THREAD_KEY_SYMBOL = "elfjit_thread_key"
 
 
 def _native_ir() -> str:
     m = Module()
     m.declare(LOOKUP_SYMBOL, f"@{LOOKUP_SYMBOL} = external global [{1 << LOOKUP_BITS} x [2 x i64]]")
-    m.globals.append(f"@elfjit_jmpbuf = global [{JMPBUF_BYTES} x i8] zeroinitializer, align 16")
-    m.globals.append("@elfjit_cur_cpu = global ptr null, align 8")
+    m.declare(THREAD_KEY_SYMBOL, f"@{THREAD_KEY_SYMBOL} = external global i32")
     m.declare("__sigsetjmp", "declare i32 @__sigsetjmp(ptr, i32) returns_twice")
     m.declare("siglongjmp", "declare void @siglongjmp(ptr, i32) noreturn")
     m.declare("signal", "declare ptr @signal(i32, ptr)")
+    m.declare("pthread_getspecific", "declare ptr @pthread_getspecific(i32)")
     m.declare("stmxcsr", "declare void @llvm.x86.sse.stmxcsr(ptr)")
     m.declare("ldmxcsr", "declare void @llvm.x86.sse.ldmxcsr(ptr)")
 
     # ---- trampoline: i64 elfjit_enter(ptr cpu) -> exit reason
+    # Everything per guest thread lives in its CPU state (jmpbuf, in_native, halt), so any
+    # number of host threads can be inside translated code at once with no thread-local
+    # storage in the object (our object loader does not do TLS relocations).
     fn = Function("elfjit_enter", ret="i64", params="ptr %cpu")
     m.functions.append(fn)
     b = Builder(m, fn)
-    entry, go, run, out = (fn.new_block(n) for n in ("entry", "go", "run", "out"))
+    entry, armed, go, run, out = (fn.new_block(n) for n in ("entry", "armed", "go", "run", "out"))
+    cpu = Val("%cpu", "ptr")
     b.position_at_end(entry)
-    # The host's MXCSR is saved here and restored on every way out, longjmp included: the
-    # volatile slot keeps it in memory across the returns_twice call.
+    # The host's MXCSR is saved before anything can reach `out`, which restores it on every
+    # way out, longjmp included (the slots stay in memory across the returns_twice call).
     host_mx = b.alloca("i32")
     guest_mx = b.alloca("i32")
-    b.store(Val("%cpu", "ptr"), Val("@elfjit_cur_cpu", "ptr"), align=8, volatile=True)
-    r = b._def("i32", "call i32 @__sigsetjmp(ptr @elfjit_jmpbuf, i32 1) returns_twice")
-    b.cbranch(b.icmp("ne", r, const("i32", 0)), out, go)
+    b.emit(f"call void @llvm.x86.sse.stmxcsr(ptr {host_mx.ref})")
+    jmpbuf = b.gep(cpu, offset_of("jmpbuf"))
+    r = b._def("i32", f"call i32 @__sigsetjmp(ptr {jmpbuf.ref}, i32 1) returns_twice")
+    b.cbranch(b.icmp("ne", r, const("i32", 0)), out, armed)
+    b.position_at_end(armed)
+    _enter_guest_fp_env(b, cpu, guest_mx)
+    b.store(const("i64", 1), b.gep(cpu, offset_of("in_native")), align=8, volatile=True)
+    # A halt request that came before in_native was set found no one to longjmp: see it here.
+    # (After the store, a halt signal lands in the handler, which sees in_native on this thread.)
+    halt = b.load("i64", b.gep(cpu, offset_of("halt")), align=8, volatile=True)
+    halted = fn.new_block("halted")
+    b.cbranch(b.icmp("ne", halt, const("i64", 0)), halted, go)
+    b.position_at_end(halted)
+    b.store(const("i64", EXIT_HALT), b.gep(cpu, offset_of("exit_reason")), align=8)
+    b.br(out)
     b.position_at_end(go)
-    cpu = Val("%cpu", "ptr")
-    _enter_guest_fp_env(b, cpu, host_mx, guest_mx)
     pc = b.load("i64", b.gep(cpu, offset_of("pc")), align=8)
     # Reuse the chain sequence, but as a plain call: a `musttail` would be wrong here.
     idx = b.and_(b.lshr(pc, const("i64", 2)), const("i64", (1 << LOOKUP_BITS) - 1))
@@ -64,39 +78,53 @@ def _native_ir() -> str:
     b.store(const("i64", EXIT_MISS), b.gep(cpu, offset_of("exit_reason")), align=8)
     b.br(out)
     b.position_at_end(out)
-    _leave_guest_fp_env(b, Val("%cpu", "ptr"), host_mx, guest_mx)
-    b.store(Val("null", "ptr"), Val("@elfjit_cur_cpu", "ptr"), align=8, volatile=True)
+    b.store(const("i64", 0), b.gep(cpu, offset_of("in_native")), align=8, volatile=True)
+    _leave_guest_fp_env(b, cpu, host_mx, guest_mx)
     reason = b.load("i64", b.gep(cpu, offset_of("exit_reason")), align=8, volatile=True)
     b.ret(reason)
 
     # ---- fault handler: void elfjit_on_fault(i32 sig, ptr info, ptr uctx)
-    fh = Function("elfjit_on_fault", params="i32 %sig, ptr %info, ptr %uctx")
-    m.functions.append(fh)
-    b = Builder(m, fh)
-    entry, ours, foreign = (fh.new_block(n) for n in ("entry", "ours", "foreign"))
-    b.position_at_end(entry)
-    info = Val("%info", "ptr")
-    addr = b.load("i64", b.gep(info, 16), align=8)  # siginfo_t.si_addr
-    cur = b.load("ptr", Val("@elfjit_cur_cpu", "ptr"), align=8, volatile=True)
-    off = b.sub(addr, const("i64", GUEST_BASE))
-    in_window = b.icmp("ult", off, const("i64", WINDOW_SIZE + GUARD))
-    running = b.icmp("ne", cur, Val("null", "ptr"))
-    b.cbranch(b.and_(in_window, running), ours, foreign)
-    b.position_at_end(ours)
-    b.store(const("i64", EXIT_FAULT), b.gep(cur, offset_of("exit_reason")), align=8, volatile=True)
-    b.store(off, b.gep(cur, offset_of("exit_info")), align=8, volatile=True)
-    b.emit("call void @siglongjmp(ptr @elfjit_jmpbuf, i32 1)")
-    b.unreachable()
-    b.position_at_end(foreign)
-    # Not a guest access: a host bug. Restore the default action and let it re-fault.
-    b.emit("call ptr @signal(i32 %sig, ptr null)")
-    b.ret_void()
+    # ---- halt handler:  void elfjit_on_halt(i32 sig, ptr info, ptr uctx)
+    for name in ("elfjit_on_fault", "elfjit_on_halt"):
+        fault = name == "elfjit_on_fault"
+        fh = Function(name, params="i32 %sig, ptr %info, ptr %uctx")
+        m.functions.append(fh)
+        b = Builder(m, fh)
+        entry, bound, ours, foreign = (fh.new_block(n)
+                                       for n in ("entry", "bound", "ours", "foreign"))
+        b.position_at_end(entry)
+        key = b.load("i32", Val(f"@{THREAD_KEY_SYMBOL}", "ptr"), align=4)
+        cur = b._def("ptr", f"call ptr @pthread_getspecific(i32 {key.ref})")
+        b.cbranch(b.icmp("ne", cur, Val("null", "ptr")), bound, foreign)
+        b.position_at_end(bound)
+        flag = b.load("i64", b.gep(cur, offset_of("in_native")), align=8, volatile=True)
+        running = b.icmp("ne", flag, const("i64", 0))
+        if fault:
+            addr = b.load("i64", b.gep(Val("%info", "ptr"), 16), align=8)  # siginfo_t.si_addr
+            off = b.sub(addr, const("i64", GUEST_BASE))
+            in_window = b.icmp("ult", off, const("i64", WINDOW_SIZE + GUARD))
+            running = b.and_(in_window, running)
+        b.cbranch(running, ours, foreign)
+        b.position_at_end(ours)
+        b.store(const("i64", EXIT_FAULT if fault else EXIT_HALT),
+                b.gep(cur, offset_of("exit_reason")), align=8, volatile=True)
+        if fault:
+            b.store(off, b.gep(cur, offset_of("exit_info")), align=8, volatile=True)
+        jb = b.gep(cur, offset_of("jmpbuf"))
+        b.emit(f"call void @siglongjmp(ptr {jb.ref}, i32 1)")
+        b.unreachable()
+        b.position_at_end(foreign)
+        if fault:
+            # Not a guest access: a host bug. Restore the default action and let it re-fault.
+            b.emit("call ptr @signal(i32 %sig, ptr null)")
+        # A halt outside translated code only interrupts a blocking host call (EINTR); the
+        # thread sees the halt request at its next exit to Python.
+        b.ret_void()
     return m.text()
 
 
-def _enter_guest_fp_env(b: Builder, cpu: Val, host_mx: Val, guest_mx: Val) -> None:
-    """Save the host MXCSR and load the guest's (runtime/fpenv.py: mxcsr_for)."""
-    b.emit(f"call void @llvm.x86.sse.stmxcsr(ptr {host_mx.ref})")
+def _enter_guest_fp_env(b: Builder, cpu: Val, guest_mx: Val) -> None:
+    """Load the MXCSR that computes like the guest's FPCR (runtime/fpenv.py: mxcsr_for)."""
     fpcr = b.load("i64", b.gep(cpu, offset_of("fpcr")), align=8)
     rmode = b.and_(b.lshr(fpcr, const("i64", FPCR_RMODE_SHIFT)), const("i64", 3))
     rc = b.or_(b.shl(b.and_(rmode, const("i64", 1)), const("i64", 1)),
@@ -122,6 +150,37 @@ def _leave_guest_fp_env(b: Builder, cpu: Val, host_mx: Val, guest_mx: Val) -> No
     b.emit(f"call void @llvm.x86.sse.ldmxcsr(ptr {host_mx.ref})")
 
 
+_thread_key: ctypes.c_uint32 | None = None
+
+
+def thread_key() -> ctypes.c_uint32:
+    """The process's pthread key mapping a host thread to the CPU state it runs.
+
+    One per process (keys are a small finite resource, and every Machine shares the
+    handlers); the native code reads the key's value from this object's address.
+    """
+    global _thread_key
+    if _thread_key is None:
+        from runtime.hostlibc import libc
+
+        k = ctypes.c_uint32()
+        if libc.pthread_key_create(ctypes.byref(k), None) != 0:
+            raise OSError("pthread_key_create failed")
+        _thread_key = k
+    return _thread_key
+
+
+def bind_thread(cpu_address: int) -> None:
+    """Make the calling host thread's faults and halts go to this CPU state's trampoline."""
+    from runtime.hostlibc import libc
+
+    libc.pthread_setspecific(thread_key(), ctypes.c_void_p(cpu_address))
+
+
+# A real-time signal the host process uses for nothing else: guest signals are emulated.
+HALT_SIGNAL = signal.SIGRTMIN + 4
+
+
 class _Sigaction(ctypes.Structure):
     _fields_ = [
         ("sa_handler", ctypes.c_void_p),
@@ -143,23 +202,23 @@ class Native:
     `compile()` produces the trampoline's object when it is not cached.
     """
 
-    OBJECT_NAMES = ["elfjit_enter", "elfjit_on_fault"]
+    OBJECT_NAMES = ["elfjit_enter", "elfjit_on_fault", "elfjit_on_halt"]
 
     def __init__(self, native_object: bytes, link: Callable[[bytes, list[str]], list[int]],
                  lookup: LookupTable) -> None:
         self.lookup = lookup
         self.set_entry = lookup.set_entry
         self.clear = lookup.clear
-        enter, handler = link(native_object, self.OBJECT_NAMES)
+        enter, handler, halt = link(native_object, self.OBJECT_NAMES)
         self.enter = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p)(enter)
-        self._install(handler)
+        self._install(handler, halt)
 
     @staticmethod
     def ir() -> str:
         return _native_ir()
 
     @staticmethod
-    def _install(handler: int) -> None:
+    def _install(handler: int, halt: int) -> None:
         from runtime.hostlibc import libc
         act = _Sigaction()
         act.sa_handler = handler
@@ -167,6 +226,12 @@ class Native:
         for sig in (signal.SIGSEGV, signal.SIGBUS):
             if libc.sigaction(int(sig), ctypes.byref(act), None) != 0:
                 raise OSError(ctypes.get_errno(), "sigaction")
+        # No SA_RESTART: a thread blocked in a host call (futex, read) returns EINTR.
+        act = _Sigaction()
+        act.sa_handler = halt
+        act.sa_flags = SA_SIGINFO
+        if libc.sigaction(int(HALT_SIGNAL), ctypes.byref(act), None) != 0:
+            raise OSError(ctypes.get_errno(), "sigaction")
 
 
 class LookupTable:

@@ -21,7 +21,7 @@ from runtime.memory import GUEST_BASE, PROT_EXEC, PROT_READ, GuestMemory
 from translator import translator_fingerprint
 from translator.disk_cache import DiskCache
 from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL
-from translator.native import LookupTable, Native
+from translator.native import THREAD_KEY_SYMBOL, LookupTable, Native, thread_key
 from translator.objload import ObjectLoader
 from translator.region import Region, discover
 
@@ -103,7 +103,8 @@ class Translator:
         self.policy = policy or TierPolicy()
         self.stats = TranslationStats()
         self.lookup = LookupTable()
-        self.symbols = {LOOKUP_SYMBOL: self.lookup.address}
+        self.symbols = {LOOKUP_SYMBOL: self.lookup.address,
+                        THREAD_KEY_SYMBOL: ctypes.addressof(thread_key())}
         self.loader = ObjectLoader(self.symbols)
         self._jit: JIT | None = None
         self.native = Native(self._native_object(), self._link, self.lookup)
