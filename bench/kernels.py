@@ -53,6 +53,7 @@ KERNELS: tuple[Kernel, ...] = (
     Kernel("interp", 500_000, 50_000, "switch dispatch, indirect branches"),
     Kernel("sort", 1_000_000, 60_000, "qsort callbacks, recursion"),
     Kernel("strings", 80, 4, "libc string routines, hashing, malloc"),
+    Kernel("threads", 3_000_000, 100_000, "4 threads of integer work, futex mutex merges"),
 )
 
 

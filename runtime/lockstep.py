@@ -370,6 +370,8 @@ class Lockstep:
                                exe_path=os.path.abspath(program))
         image = load_program(self.machine.mem, program, argv, env)
         self.machine.proc.argv = list(argv)
+        # One guest thread only: Unicorn mirrors one CPU, so clone(CLONE_THREAD) gets ENOSYS.
+        self.machine.proc.spawn_thread = None
         cpu = self.machine.cpu
         cpu.pc = image.entry
         cpu.sp = image.sp

@@ -61,15 +61,20 @@ class RunStats:
     translate_s: float = 0.0
     wall_s: float = 0.0
     threads: int = 0  # guest threads created with clone
-    thread_blocks: int = 0  # guest blocks executed by threads other than the main one
+    # Threads other than main: their times overlap the main thread's, so they are kept apart
+    # (exec_s + syscall_s + translate_s stay a split of the main thread's wall time).
+    thread_blocks: int = 0
+    thread_exec_s: float = 0.0
+    thread_syscall_s: float = 0.0
+    thread_translate_s: float = 0.0
 
     def merge(self, other: RunStats) -> None:
         """Add a finished thread's counters (each thread counts privately: no lock per exit)."""
         for k, v in other.exits.items():
             self.exits[k] = self.exits.get(k, 0) + v
-        self.exec_s += other.exec_s
-        self.syscall_s += other.syscall_s
-        self.translate_s += other.translate_s
+        self.thread_exec_s += other.exec_s
+        self.thread_syscall_s += other.syscall_s
+        self.thread_translate_s += other.translate_s
 
 
 class GuestFault(Exception):
@@ -156,12 +161,16 @@ class Machine:
         `cpu` and `stats` are the calling thread's (the main thread's by default).
         """
         cpu = cpu or self.cpu
-        stats = stats or self.stats
+        bind_thread(cpu.address)  # faults and halts on this host thread land in this state
+        return self._run_raw(cpu, stats or self.stats)
+
+    def _run_raw(self, cpu: CPUState, stats: RunStats) -> int:
+        """run_raw for a host thread already bound to `cpu` (bound once per thread, not per
+        syscall: binding is a C call)."""
         translator = self.translator
         enter = translator.native.enter
         cpu_addr = cpu.address
         exits = stats.exits
-        bind_thread(cpu_addr)  # faults and halts on this host thread land in this state
         while True:
             t0 = time.perf_counter()
             reason = enter(cpu_addr)
@@ -215,8 +224,9 @@ class Machine:
             from syscalls.strace import format_call, format_result
         cpu, ctx, stats = t.cpu, t.sys, t.stats
         tid = ctx.tid or self.proc.tid
+        bind_thread(cpu.address)
         while True:
-            reason = self.run_raw(cpu, stats)
+            reason = self._run_raw(cpu, stats)
             if self.exiting:
                 return self.exit_status
             if reason == EXIT_SVC:

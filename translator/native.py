@@ -20,6 +20,7 @@ from translator.ir import Builder, Function, Module, Val, const
 from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL, UNIT_CC
 
 THREAD_KEY_SYMBOL = "elfjit_thread_key"
+ALL_ONES = (1 << 64) - 1
 
 
 def _native_ir() -> str:
@@ -241,10 +242,19 @@ class LookupTable:
         n = 1 << LOOKUP_BITS
         self.table = (ctypes.c_uint64 * (2 * n))()
         self.address = ctypes.addressof(self.table)
-        self.clear()
+        ctypes.memset(self.table, 0xFF, ctypes.sizeof(self.table))
+        self._pcs = memoryview(self.table).cast("B").cast("Q")[0::2]
+        self._no_pcs = (ctypes.c_uint64 * n)(*([ALL_ONES] * n))
 
     def set_entry(self, pc: int, code: int) -> None:
+        """Point pc's slot at code. Other guest threads may be looking the slot up right now
+        (tag load, then code load): the tag is made unmatchable before the code pointer
+        changes, and set to pc only after. A reader can still pair the old tag with the new
+        code if it is held up between its two loads for the whole update (a known window; a
+        real fix needs a 16-byte atomic slot read or a re-check of the tag on the hot path)."""
         i = (pc >> 2) & ((1 << LOOKUP_BITS) - 1)
+        if self.table[2 * i] != pc:
+            self.table[2 * i] = ALL_ONES
         self.table[2 * i + 1] = code
         self.table[2 * i] = pc
 
@@ -257,5 +267,8 @@ class LookupTable:
         return True
 
     def clear(self) -> None:
-        """Empty the table: all-ones is no guest pc (it is not 4-byte aligned)."""
-        ctypes.memset(self.table, 0xFF, ctypes.sizeof(self.table))
+        """Empty the table: all-ones is no guest pc (it is not 4-byte aligned).
+
+        Only the tags are rewritten: the code pointers stay valid code (code memory is never
+        freed), so a thread racing with the clear never jumps to a non-pointer."""
+        self._pcs[:] = memoryview(self._no_pcs).cast("B").cast("Q")
