@@ -20,11 +20,12 @@ MIDR_VALUE = 0x410FD083  # Arm Cortex-A72 r0p3
 ID_AA64PFR0_VALUE = 0x11  # EL0 and EL1 AArch64-only; FP and AdvSIMD implemented (fields 0)
 # Instruction-set attributes, matching the HWCAPs runtime/loader.py advertises: AES = 2 (AES
 # and PMULL .1Q), SHA1 = 1, SHA2 = 2 (SHA256 and SHA512), CRC32 = 1, Atomic = 2 (LSE),
-# RDM = 1, SHA3 = 1, DP = 1.
+# RDM = 1, SHA3 = 1, SM3 = 1, SM4 = 1, DP = 1.
 ID_AA64ISAR0_VALUE = ((2 << 4) | (1 << 8) | (2 << 12) | (1 << 16) | (2 << 20) | (1 << 28)
-                      | (1 << 32) | (1 << 44))
-# JSCVT = 1 (FJCVTZS), LRCPC = 1 (LDAPR*), FRINTTS = 1 (FRINT32/64)
-ID_AA64ISAR1_VALUE = (1 << 12) | (1 << 20) | (1 << 32)
+                      | (1 << 32) | (1 << 36) | (1 << 40) | (1 << 44))
+# JSCVT = 1 (FJCVTZS), FCMA = 1 (FCADD/FCMLA), LRCPC = 1 (LDAPR*), FRINTTS = 1 (FRINT32/64),
+# BF16 = 1 (FEAT_BF16 without EBF16)
+ID_AA64ISAR1_VALUE = (1 << 12) | (1 << 16) | (1 << 20) | (1 << 32) | (1 << 44)
 
 
 def sysreg(op0: int, op1: int, crn: int, crm: int, op2: int) -> int:
