@@ -534,15 +534,24 @@ def type_bits(ty: str) -> int:
 __all__ = ["LiftContext", "Unallocated", "CHAIN", "EXIT_BRK", "EXIT_SVC", "EXIT_UNDEF"]
 
 
+def _state_field(b: Builder, name: str) -> Val:
+    """Pointer to a CPU-state field, for helpers that only have a Builder (not a LiftContext)."""
+    return b._def("ptr", f"getelementptr inbounds i8, ptr %cpu, i64 {offset_of(name)}")
+
+
 def default_nan_mode(b: Builder) -> Val:
     """FPCR.DN as i1, read from the CPU state.
 
     FPCR only changes through an exit to Python (runtime/fpenv.py), so inside a unit the
     state's copy is always current. Only NaN fix-up paths read it, which are cold.
     """
-    ptr = b._def("ptr", f"getelementptr inbounds i8, ptr %cpu, i64 {offset_of('fpcr')}")
-    fpcr = b.load(I64, ptr, align=8)
+    fpcr = b.load(I64, _state_field(b, "fpcr"), align=8)
     return b.icmp("ne", b.and_(fpcr, const(I64, 1 << 25)), const(I64, 0))
+
+
+def _or_into_fpsr(b: Builder, bits: Val) -> None:
+    ptr = _state_field(b, "fpsr")
+    b.store(b.or_(b.load(I64, ptr, align=8), bits), ptr, align=8)
 
 
 def raise_fp_flags(b: Builder, cond: Val, flags: int) -> None:
@@ -552,20 +561,13 @@ def raise_fp_flags(b: Builder, cond: Val, flags: int) -> None:
     LLVM treats FP arithmetic as free of side effects, so it may, say, decide a square root
     is NaN from its operand's sign and never execute the sqrtsd that would raise Invalid.
     """
-    ptr = b._def("ptr", f"getelementptr inbounds i8, ptr %cpu, i64 {offset_of('fpsr')}")
-    old = b.load(I64, ptr, align=8)
-    b.store(b.or_(old, b.select(cond, const(I64, flags), const(I64, 0))), ptr, align=8)
+    _or_into_fpsr(b, b.select(cond, const(I64, flags), const(I64, 0)))
 
 
 def raise_fp_flags_rare(b: Builder, cond: Val, flags: int) -> None:
     """raise_fp_flags behind a branch, for a `cond` that is almost never true (a NaN compare
     operand): the common path does no read-modify-write of FPSR."""
-    slow, join = b.fn.new_block("fpexc"), b.fn.new_block("fpexc.join")
-    b.cbranch(b.intrinsic("llvm.expect.i1", "i1", [cond, Val("false", "i1")]), slow, join)
-    b.position_at_end(slow)
-    raise_fp_flags(b, Val("true", "i1"), flags)
-    b.br(join)
-    b.position_at_end(join)
+    raise_fp_bits_rare(b, b.select(cond, const(I64, flags), const(I64, 0)))
 
 
 def raise_fp_bits_rare(b: Builder, flags: Val) -> None:
@@ -574,7 +576,6 @@ def raise_fp_bits_rare(b: Builder, flags: Val) -> None:
     nz = b.icmp("ne", flags, const(I64, 0))
     b.cbranch(b.intrinsic("llvm.expect.i1", "i1", [nz, Val("false", "i1")]), slow, join)
     b.position_at_end(slow)
-    ptr = b._def("ptr", f"getelementptr inbounds i8, ptr %cpu, i64 {offset_of('fpsr')}")
-    b.store(b.or_(b.load(I64, ptr, align=8), flags), ptr, align=8)
+    _or_into_fpsr(b, flags)
     b.br(join)
     b.position_at_end(join)
