@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(
         prog="elfjit",
-        description="Run a statically linked AArch64 Linux program on x86_64 through an LLVM JIT.",
+        description="Run an AArch64 Linux program (static or dynamically linked) on x86_64 "
+                    "through an LLVM JIT.",
         epilog="The guest's exit status is elfjit's; death by signal N gives 128+N.",
     )
     p.add_argument("--version", action="version",
@@ -34,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print translation and execution statistics to stderr at exit")
     p.add_argument("--stats-json", metavar="FILE",
                    help="write the statistics as JSON to FILE ('-' for stderr)")
+    p.add_argument("-L", "--sysroot", metavar="DIR",
+                   default=os.environ.get("ELFJIT_SYSROOT") or os.environ.get("QEMU_LD_PREFIX"),
+                   help="arm64 root for dynamically linked programs: the dynamic linker, its "
+                        "libraries and other absolute paths are looked up here first "
+                        "(default: $ELFJIT_SYSROOT, $QEMU_LD_PREFIX, else /usr/aarch64-linux-gnu "
+                        "when the host has no arm64 dynamic linker)")
     p.add_argument("-E", dest="setenv", action="append", default=[], metavar="VAR=VALUE",
                    help="set VAR in the guest environment")
     p.add_argument("-U", dest="unsetenv", action="append", default=[], metavar="VAR",
@@ -164,7 +171,8 @@ def difftest_command(args: argparse.Namespace, env: list[str]) -> int:
     from runtime.memory import WindowError
 
     try:
-        return run_lockstep(args.program, [args.program, *args.args], env)
+        return run_lockstep(args.program, [args.program, *args.args], env,
+                            sysroot=args.sysroot)
     except (LoadError, WindowError) as e:
         err(str(e))
         return getattr(e, "status", 1)
@@ -233,11 +241,13 @@ def main(argv: list[str] | None = None) -> int:
         err(str(e))
         return 1
     try:
-        image = load_program(machine.mem, args.program, [args.program, *args.args], env)
+        image = load_program(machine.mem, args.program, [args.program, *args.args], env,
+                             sysroot=args.sysroot)
     except LoadError as e:
         err(str(e))
         return e.status
     machine.proc.argv = [args.program, *args.args]
+    machine.proc.sysroot = image.sysroot
     if args.perf_map:
         try:
             machine.translator.perf_map = open(f"/tmp/perf-{os.getpid()}.map", "w")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from runtime.hashing import blake2b
 from runtime.memory import (
@@ -17,6 +17,7 @@ from runtime.memory import (
     page_down,
     page_up,
 )
+from syscalls.paths import resolve_in_root
 
 EM_AARCH64 = 183
 EM_X86_64 = 62
@@ -81,6 +82,9 @@ class LoadedImage:
     digest: bytes = b""  # of the file's bytes: identifies the image for warm start-up
     lo: int = 0  # guest range the image's segments occupy
     hi: int = 0
+    sysroot: str | None = None  # the arm64 root the dynamic linker came from, if any
+    # (digest, lo, hi) of other images mapped at start-up (the dynamic linker)
+    extra: list[tuple[bytes, int, int]] = field(default_factory=list)
 
 
 _MACHINES = {EM_X86_64: "x86-64", 3: "i386", 40: "ARM (32-bit)", 243: "RISC-V", 8: "MIPS",
@@ -161,22 +165,109 @@ def check_elf(path: str) -> ElfImage:
         kind = {1: "a relocatable object", 4: "a core dump"}.get(elf.type, f"type {elf.type}")
         raise LoadError(f"{path}: not an executable ({kind})", 126)
     for seg in elf.segments:
-        if seg.type == PT_INTERP:
-            interp = data[seg.offset:seg.offset + seg.filesz].rstrip(b"\0").decode(errors="replace")
-            raise LoadError(
-                f"{path}: dynamically linked (interpreter {interp}); "
-                "elfjit runs statically linked programs for now",
-                126,
-            )
         if seg.type == PT_LOAD and (seg.offset + seg.filesz > len(data) or seg.filesz > seg.memsz):
             raise LoadError(f"{path}: malformed ELF (segment outside the file)", 126)
     return elf
 
 
+def interpreter_of(elf: ElfImage) -> str | None:
+    """The PT_INTERP path a dynamically linked program names (the dynamic linker), or None."""
+    for seg in elf.segments:
+        if seg.type == PT_INTERP:
+            raw = elf.data[seg.offset:seg.offset + seg.filesz]
+            return raw.split(b"\0", 1)[0].decode(errors="surrogateescape")
+    return None
+
+
+# Where Debian's cross toolchain (libc6-arm64-cross) keeps an arm64 glibc: used as the sysroot
+# when none is given and the host has no arm64 dynamic linker of its own.
+CROSS_SYSROOT = "/usr/aarch64-linux-gnu"
+
+
+def find_interpreter(path: str, interp: str, sysroot: str | None) -> tuple[str, str | None]:
+    """(host path of the dynamic linker, sysroot to use) for a program naming `interp`.
+
+    Like qemu-user's -L: with a sysroot the interpreter is looked up inside it; without one,
+    the host's own file is used if it is an arm64 ELF, else Debian's cross-toolchain tree.
+    A missing interpreter is exit status 127, as a shell reports a missing `#!` interpreter.
+    """
+    if sysroot:
+        if not os.path.isdir(sysroot):
+            raise LoadError(f"--sysroot {sysroot}: not a directory", 127)
+        found = resolve_in_root(os.fsencode(sysroot), os.fsencode(interp))
+        if found is not None and os.path.isfile(found):
+            return os.fsdecode(found), sysroot
+        raise LoadError(f"{path}: interpreter {interp} not found in sysroot {sysroot}", 127)
+    if os.path.exists(interp) and _is_aarch64(interp):
+        return interp, None
+    cand = os.path.join(CROSS_SYSROOT, interp.lstrip("/"))
+    if os.path.exists(cand):
+        return cand, CROSS_SYSROOT
+    raise LoadError(f"{path}: dynamically linked, and its interpreter {interp} was not found; "
+                    "give an arm64 root with --sysroot DIR (e.g. Debian's libc6-arm64-cross "
+                    f"in {CROSS_SYSROOT})", 127)
+
+
+def _is_aarch64(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return False
+    return head[:4] == b"\x7fELF" and head[18:20] == EM_AARCH64.to_bytes(2, "little")
+
+
 def load_program(mem: GuestMemory, path: str, argv: list[str], env: list[str],
-                 random_bytes: bytes | None = None) -> LoadedImage:
+                 random_bytes: bytes | None = None, sysroot: str | None = None) -> LoadedImage:
+    """Map the program (and its dynamic linker, if it names one) and build the first stack.
+
+    A dynamically linked program starts in its interpreter, which finds the program through
+    AT_PHDR/AT_ENTRY and its own load address through AT_BASE, exactly as under Linux.
+    """
     elf = check_elf(path)
+    interp = interpreter_of(elf)
+    interp_elf = None
+    if interp is not None:
+        interp_path, sysroot = find_interpreter(path, interp, sysroot)
+        interp_elf = check_elf(interp_path)
+        if interpreter_of(interp_elf) is not None or interp_elf.type != ET_DYN:
+            raise LoadError(f"{interp_path}: not a usable dynamic linker", 126)
     bias = PIE_BASE if elf.type == ET_DYN else 0
+    name = os.path.abspath(path)
+    lo, hi, brk = _map_segments(mem, elf, bias, path, name)
+    phdr = next((bias + s.vaddr for s in elf.segments if s.type == PT_PHDR), 0)
+    if not phdr:
+        first = min((s for s in elf.segments if s.type == PT_LOAD), key=lambda s: s.vaddr)
+        phdr = bias + first.vaddr - first.offset + elf.phoff
+    entry = bias + elf.entry
+    start, base = entry, 0
+    extra: list[tuple[bytes, int, int]] = []
+    if interp_elf is not None:
+        span = _span(interp_elf)
+        base = mem.find_free(span)
+        if base < 0:
+            raise LoadError(f"{interp_path}: no room for the dynamic linker", 126)
+        ilo, ihi, _ = _map_segments(mem, interp_elf, base, interp_path,
+                                    os.path.abspath(interp_path))
+        start = base + interp_elf.entry
+        extra.append((blake2b(interp_elf.data, digest_size=20).digest(), ilo, ihi))
+    mem.brk_start = mem.brk = brk
+    sp = build_stack(mem, argv, env, execfn=path, phdr=phdr, phnum=elf.phnum,
+                     phent=elf.phentsize, entry=entry, random_bytes=random_bytes, base=base)
+    digest = blake2b(elf.data, digest_size=20).digest()
+    return LoadedImage(start, sp, bias, phdr, brk, name, digest, lo, hi, sysroot, extra)
+
+
+def _span(elf: ElfImage) -> int:
+    loads = [s for s in elf.segments if s.type == PT_LOAD]
+    if not loads:
+        return PAGE
+    return page_up(max(s.vaddr + s.memsz for s in loads)) - page_down(min(s.vaddr for s in loads))
+
+
+def _map_segments(mem: GuestMemory, elf: ElfImage, bias: int, path: str,
+                  name: str) -> tuple[int, int, int]:
+    """Copy an image's PT_LOAD segments to `bias`; return (lo, hi, end of its data)."""
     loads = [s for s in elf.segments if s.type == PT_LOAD]
     if not loads:
         raise LoadError(f"{path}: no loadable segments", 126)
@@ -189,7 +280,6 @@ def load_program(mem: GuestMemory, path: str, argv: list[str], env: list[str],
             page_prot[p] = page_prot.get(p, 0) | prot
     lo = min(page_prot)
     hi = max(page_prot) + PAGE
-    name = os.path.abspath(path)
     err = mem.map(lo, hi - lo, PROT_READ | PROT_WRITE, name)
     if err:
         raise LoadError(f"{path}: cannot map segments at {lo:#x} ({os.strerror(-err)})", 126)
@@ -208,21 +298,12 @@ def load_program(mem: GuestMemory, path: str, argv: list[str], env: list[str],
         else:
             mem.protect(p, q - p, prot)
         p = q
-    phdr = next((bias + s.vaddr for s in elf.segments if s.type == PT_PHDR), 0)
-    if not phdr:
-        first = min(loads, key=lambda s: s.vaddr)
-        phdr = bias + first.vaddr - first.offset + elf.phoff
-    entry = bias + elf.entry
-    brk = page_up(max(bias + s.vaddr + s.memsz for s in loads))
-    mem.brk_start = mem.brk = brk
-    sp = build_stack(mem, argv, env, execfn=path, phdr=phdr, phnum=elf.phnum,
-                     phent=elf.phentsize, entry=entry, random_bytes=random_bytes)
-    digest = blake2b(elf.data, digest_size=20).digest()
-    return LoadedImage(entry, sp, bias, phdr, brk, name, digest, lo, hi)
+    return lo, hi, page_up(max(bias + s.vaddr + s.memsz for s in loads))
 
 
 def build_stack(mem: GuestMemory, argv: list[str], env: list[str], execfn: str, phdr: int,
-                phnum: int, phent: int, entry: int, random_bytes: bytes | None = None) -> int:
+                phnum: int, phent: int, entry: int, random_bytes: bytes | None = None,
+                base: int = 0) -> int:
     """Lay out argc/argv/envp/auxv and their strings at the top of a new stack; return SP."""
     base = STACK_TOP - STACK_SIZE
     err = mem.map(base, STACK_SIZE, PROT_READ | PROT_WRITE, "[stack]")
@@ -244,7 +325,7 @@ def build_stack(mem: GuestMemory, argv: list[str], env: list[str], execfn: str, 
     rand_p = push_bytes(random_bytes if random_bytes is not None else os.urandom(16))
     auxv = [
         (AT_PHDR, phdr), (AT_PHENT, phent), (AT_PHNUM, phnum), (AT_PAGESZ, PAGE),
-        (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, entry),
+        (AT_BASE, base), (AT_FLAGS, 0), (AT_ENTRY, entry),
         (AT_UID, os.getuid()), (AT_EUID, os.geteuid()), (AT_GID, os.getgid()),
         (AT_EGID, os.getegid()), (AT_PLATFORM, platform_p), (AT_HWCAP, HWCAP),
         (AT_CLKTCK, os.sysconf("SC_CLK_TCK")), (AT_SECURE, 0), (AT_RANDOM, rand_p),

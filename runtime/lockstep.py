@@ -359,7 +359,7 @@ class Lockstep:
     """One lockstep run of one program."""
 
     def __init__(self, program: str, argv: list[str], env: list[str],
-                 out: TextIO = sys.stderr) -> None:
+                 out: TextIO = sys.stderr, sysroot: str | None = None) -> None:
         from runtime.loader import load_program
         from runtime.machine import Machine, Options
         from translator.translator import TierPolicy
@@ -368,8 +368,9 @@ class Lockstep:
         self.mirror = Mirror.create()
         self.machine = Machine(Options(policy=TierPolicy(step=True, hot_threshold=None)),
                                exe_path=os.path.abspath(program))
-        image = load_program(self.machine.mem, program, argv, env)
+        image = load_program(self.machine.mem, program, argv, env, sysroot=sysroot)
         self.machine.proc.argv = list(argv)
+        self.machine.proc.sysroot = image.sysroot
         # One guest thread only: Unicorn mirrors one CPU, so clone(CLONE_THREAD) gets ENOSYS.
         self.machine.proc.spawn_thread = None
         cpu = self.machine.cpu
@@ -586,9 +587,10 @@ class Lockstep:
         return None
 
 
-def run_lockstep(program: str, argv: list[str], env: list[str], out: TextIO = sys.stderr) -> int:
+def run_lockstep(program: str, argv: list[str], env: list[str], out: TextIO = sys.stderr,
+                 sysroot: str | None = None) -> int:
     """Entry point for the CLI: returns the guest's status, or 1 on a divergence."""
-    ls = Lockstep(program, argv, env, out)
+    ls = Lockstep(program, argv, env, out, sysroot)
     try:
         return ls.run()
     finally:

@@ -41,10 +41,10 @@ def sys_newfstatat(ctx: SyscallContext, dirfd: int, path: int, buf: int, fl: int
         return -errno.EINVAL
     if not ctx.mem.check(buf, STAT.size, PROT_WRITE):
         return -errno.EFAULT
-    name = guest_path(ctx, path)
+    follow = not fl & AT_SYMLINK_NOFOLLOW
+    name = guest_path(ctx, path, follow)
     if isinstance(name, int):
         return name
-    follow = not fl & AT_SYMLINK_NOFOLLOW
     try:
         if name == b"":
             if not fl & AT_EMPTY_PATH:
@@ -66,7 +66,7 @@ def sys_statx(ctx: SyscallContext, dirfd: int, path: int, fl: int, mask: int, bu
     if path == 0 and fl & AT_EMPTY_PATH:
         name = b""  # Linux 6.11+ accepts NULL with AT_EMPTY_PATH
     else:
-        got = guest_path(ctx, path)
+        got = guest_path(ctx, path, not fl & AT_SYMLINK_NOFOLLOW)
         if isinstance(got, int):
             return got
         name = got
@@ -159,4 +159,4 @@ def sys_readlinkat(ctx: SyscallContext, dirfd: int, path: int, buf: int, size: i
     p = host.gptr(ctx.mem, buf, size)
     if p is None:
         return -errno.EFAULT
-    return host.call("readlinkat", s32(dirfd), resolve_path(ctx, name), p, size)
+    return host.call("readlinkat", s32(dirfd), resolve_path(ctx, name, follow=False), p, size)

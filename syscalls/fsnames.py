@@ -53,15 +53,15 @@ def sys_mknodat(ctx: SyscallContext, dirfd: int, path: int, mode: int, dev: int)
 
 @syscall(35, "unlinkat", "atfd", "str", "atflags")
 def sys_unlinkat(ctx: SyscallContext, dirfd: int, path: int, fl: int) -> int:
-    name = guest_path(ctx, path)
+    name = guest_path(ctx, path, follow=False)
     return name if isinstance(name, int) else host.call("unlinkat", s32(dirfd), name, s32(fl))
 
 
 def _two_paths(ctx: SyscallContext, a: int, b: int) -> tuple[bytes, bytes] | int:
-    pa = guest_path(ctx, a)
+    pa = guest_path(ctx, a, follow=False)
     if isinstance(pa, int):
         return pa
-    pb = guest_path(ctx, b)
+    pb = guest_path(ctx, b, follow=False)
     if isinstance(pb, int):
         return pb
     return pa, pb
@@ -100,7 +100,7 @@ def sys_symlinkat(ctx: SyscallContext, target: int, newdir: int, linkpath: int) 
     text = read_path(ctx, target)
     if isinstance(text, int):
         return text
-    name = guest_path(ctx, linkpath)
+    name = guest_path(ctx, linkpath, follow=False)
     if isinstance(name, int):
         return name
     return host.call("symlinkat", text, s32(newdir), name)

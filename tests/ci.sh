@@ -59,6 +59,10 @@ fi
 log "installing elfjit and its test dependencies into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e "$repo[test]"
 
+log "unpacking a Debian arm64 sysroot (real programs for tests/test_debian_programs.py)"
+.venv/bin/python -m tests.debian_sysroot >/dev/null ||
+    log "WARNING: no Debian arm64 sysroot; tests/test_debian_programs.py will skip"
+
 log "running the test suite"
 status=0
 .venv/bin/python -m pytest -n auto "$@" || status=$?

@@ -10,6 +10,7 @@ disagree, the program is not deterministic across ISAs and the test is at fault,
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,9 +122,10 @@ def _assert_same(native: Any, guest: Any, what: str) -> None:
     )
 
 
-def _compare(runner: list[str], what: str, program: Program, opt: str, h: Harness) -> Any:
+def _compare(runner: list[str], what: str, program: Program, opt: str, h: Harness,
+             target: str = "aarch64") -> Any:
     native = h.invoke([], h.build(program.name, opt, "native"), program, "native")
-    guest = h.invoke(runner, h.build(program.name, opt, "aarch64"), program, "guest")
+    guest = h.invoke(runner, h.build(program.name, opt, target), program, "guest")
     _assert_same(native, guest, what)
     return guest
 
@@ -136,6 +138,24 @@ def test_elfjit_matches_native(
     assert "Traceback" not in guest.err
     if program.name == "hello":
         assert "hello on stderr" in guest.err  # the guest's own stderr must reach ours
+
+
+# Dynamically linked builds run through Debian's arm64 dynamic linker and glibc from the
+# cross toolchain's tree (libc6-arm64-cross), which elfjit finds by itself; QEMU_LD_PREFIX
+# points qemu-aarch64 (as an ELFJIT_TEST_RUNNER) at the same tree.
+CROSS_SYSROOT = "/usr/aarch64-linux-gnu"
+
+
+@pytest.mark.skipif(not os.path.exists(f"{CROSS_SYSROOT}/lib/ld-linux-aarch64.so.1"),
+                    reason="no arm64 glibc (libc6-arm64-cross) installed")
+@pytest.mark.parametrize("program", [p for p in PROGRAMS if not p.slow], ids=lambda p: p.name)
+def test_dynamic_build_matches_native(
+    program: Program, elfjit_cmd: list[str], harness: Harness
+) -> None:
+    dyn = Program(program.name, program.args, {**program.env, "QEMU_LD_PREFIX": CROSS_SYSROOT},
+                  program.needs_dir)
+    guest = _compare(elfjit_cmd, "elfjit (dynamic)", dyn, "O2", harness, "aarch64-dynamic")
+    assert "Traceback" not in guest.err
 
 
 @pytest.mark.qemu
