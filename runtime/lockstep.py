@@ -37,7 +37,7 @@ from runtime.cpu_state import (
     STATE_SIZE,
     CPUState,
 )
-from runtime.memory import PROT_WRITE, GuestMemory, Mapping
+from runtime.memory import PAGE, PROT_WRITE, GuestMemory, Mapping
 
 # The registers compared after every block, in report order. FPSR is left out on purpose: its
 # cumulative exception bits are not modelled by the lifter, and a guest that reads them through
@@ -231,7 +231,7 @@ class Mirror:
         """Copy the contents of `maps` from elfjit's memory into Unicorn."""
         for m in maps:
             if m.prot:  # PROT_NONE pages are not readable on the host either
-                self.uc.mem_write(m.start, ctypes.string_at(mem.host(m.start), m.end - m.start))
+                self.uc.mem_write(m.start, read_host(mem.host(m.start), m.end - m.start))
 
     def compare_writable(self, mem: GuestMemory) -> str | None:
         """A one-paragraph description of the first writable byte that differs, or None."""
@@ -239,7 +239,7 @@ class Mirror:
             if not m.prot & PROT_WRITE:
                 continue
             size = m.end - m.start
-            ours = ctypes.string_at(mem.host(m.start), size)
+            ours = read_host(mem.host(m.start), size)
             theirs = bytes(self.uc.mem_read(m.start, size))
             if ours == theirs:
                 continue
@@ -353,6 +353,35 @@ class Counters:
     insns: int = 0
     syscalls: int = 0
     unchecked: int = 0  # blocks that read the cycle counter
+
+
+_SELF_MEM: list[int] = []
+
+
+def read_host(addr: int, size: int) -> bytes:
+    """Host bytes at addr, with unreadable pages as zeros.
+
+    Why not ctypes.string_at: a file mapping may reach past the end of its file (the dynamic
+    linker maps a library's whole span before laying its data segment over the tail), and
+    touching such a page raises SIGBUS in this process. /proc/self/mem reports EIO instead.
+    """
+    if not _SELF_MEM:
+        _SELF_MEM.append(os.open("/proc/self/mem", os.O_RDONLY))
+    fd = _SELF_MEM[0]
+    try:
+        data = os.pread(fd, size, addr)
+        if len(data) == size:
+            return data
+    except OSError:
+        pass
+    out = bytearray(size)
+    for off in range(0, size, PAGE):
+        try:
+            page = os.pread(fd, min(PAGE, size - off), addr + off)
+        except OSError:
+            continue
+        out[off:off + len(page)] = page
+    return bytes(out)
 
 
 class Lockstep:
