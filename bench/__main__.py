@@ -16,6 +16,11 @@ an extra, untimed run. Either way the filling run is never part of the warm timi
 directories live in a private temporary directory (it follows TMPDIR), so the user's own
 elfjit cache neither helps nor gets touched, and they are removed at the end.
 
+Real programs (bench/programs.py): xz, bzip2, gzip, sha256sum, sort, lua5.4, python3.11 and
+sqlite3 from Debian's arm64 packages (the sysroot `python -m tests.debian_sysroot` unpacks),
+against the host's x86_64 build of the same Debian version; `py-startup` times
+`python3.11 -c pass`. They get their own geomean; --no-real leaves them out.
+
 Runs are interleaved (kernel by kernel, each repetition running every runner, in rotating
 order) so slow drift in machine load spreads over all columns instead of biasing one.
 
@@ -30,7 +35,9 @@ Options:
 
   --runs N          timed runs per kernel and runner (default 3)
   --quick           tiny sizes: a smoke test of the harness, not a measurement
-  --only NAME       run only these kernels (repeatable or comma-separated; --list names them)
+  --only NAME       run only these workloads (repeatable or comma-separated; --list names
+                    them; "kernels" and "real" name the two groups)
+  --no-real         leave out the real Debian programs
   --runners LIST    comma list from native, qemu, elfjit-cold, elfjit-warm; `elfjit` means
                     both elfjit modes (default: native,qemu,elfjit)
   --policy "ARGS"   extra elfjit options for every elfjit run (cold, warm and the fill run),
@@ -63,7 +70,8 @@ from pathlib import Path
 
 from bench.build import BuildError, build
 from bench.chart import write_chart
-from bench.kernels import KERNELS, select
+from bench.kernels import select
+from bench.programs import program_binaries, sysroot
 from bench.report import KernelResult, print_report, write_json
 from bench.runners import (
     CacheDirs,
@@ -123,6 +131,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--no-chart", action="store_true", help="do not draw the chart")
     p.add_argument("--list", action="store_true", help="list the kernels and exit")
+    p.add_argument("--no-real", action="store_true",
+                   help="leave out the real Debian programs (bench/programs.py)")
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be at least 1")
@@ -151,6 +161,7 @@ def run_kernel(
     dirs: CacheDirs,
     runs: int,
     timeout: float,
+    env: dict[str, str] | None = None,
 ) -> None:
     """All repetitions of one kernel, rotating the runner order per repetition."""
     wants_warm = any(r.cache == "warm" for r in runners)
@@ -165,13 +176,13 @@ def run_kernel(
             elif runner.cache == "warm":
                 if warm_dir is None:
                     warm_dir = dirs.fresh()
-                    fill = runner.run(binary, argv, timeout, warm_dir)
+                    fill = runner.run(binary, argv, timeout, warm_dir, env)
                     log(
                         f"  {kr.kernel.name:<14} fill    {runner.name:<11} "
                         f"{fill.seconds:8.3f}s  untimed: {describe(fill)}"
                     )
                 cache_dir = warm_dir
-            res = runner.run(binary, argv, timeout, cache_dir)
+            res = runner.run(binary, argv, timeout, cache_dir, env)
             if runner.cache == "cold" and cache_dir is not None:
                 if wants_warm and warm_dir is None and res.ok:
                     warm_dir = cache_dir  # what a first run leaves: exactly a warm cache
@@ -187,7 +198,7 @@ def run_kernel(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.list:
-        for k in KERNELS:
+        for k in select(None):
             print(f"{k.name:<14} size {k.arg(False):<10} quick {k.arg(True):<8} {k.what}")
         return 0
     wanted = parse_runner_names(args.runners)
@@ -201,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     if not runners:
         log("no runner available")
         return 2
-    kernels = select(args.only)
+    kernels = select(args.only, real=not args.no_real)
+    root = sysroot() if any(k.tool for k in kernels) else None
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     elfjit_cmd = args.elfjit or "python -m runtime.cli (this tree)"
@@ -220,14 +232,26 @@ def main(argv: list[str] | None = None) -> int:
         for kernel in kernels:
             kr = KernelResult(kernel, kernel.arg(args.quick))
             results.append(kr)
-            try:
-                binaries = {arch: build(kernel.source, arch) for arch in {r.arch for r in runners}}
-            except BuildError as e:
-                kr.error = "build failed"
-                log(str(e))
-                continue
+            env = None
+            if kernel.tool is not None:
+                found = program_binaries(kernel, root)
+                if isinstance(found, str):
+                    kr.error = "not run"
+                    log(f"  {kernel.name:<14} not run: {found}")
+                    continue
+                binaries = found
+                env = {"QEMU_LD_PREFIX": str(root), "LC_ALL": "C"}
+            else:
+                try:
+                    binaries = {arch: build(kernel.source, arch)
+                                for arch in {r.arch for r in runners}}
+                except BuildError as e:
+                    kr.error = "build failed"
+                    log(str(e))
+                    continue
             run_kernel(
-                kr, kernel.argv(args.quick), binaries, runners, dirs, args.runs, args.timeout
+                kr, kernel.argv(args.quick), binaries, runners, dirs, args.runs, args.timeout,
+                env,
             )
     finally:
         dirs.close()

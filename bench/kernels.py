@@ -28,6 +28,10 @@ class Kernel:
     quick_size: int | None  # argv[1] under --quick: a smoke test of the harness
     what: str
     startup: bool = False  # measures start-up, not steady state: left out of geomeans
+    # Real programs (bench/programs.py): a tool in the Debian arm64 sysroot, not a C kernel
+    tool: str | None = None
+    tool_args: tuple[str, ...] = ()
+    group: str = "kernel"  # geomeans are per group: "kernel" (C kernels) or "real"
 
     @property
     def source(self) -> Path:
@@ -35,11 +39,18 @@ class Kernel:
 
     def argv(self, quick: bool) -> list[str]:
         """The arguments after the program name."""
+        if self.tool is not None:
+            from bench.programs import program_argv
+
+            return program_argv(self, quick)
         size = self.quick_size if quick else self.size
         return [] if size is None else [str(size)]
 
     def arg(self, quick: bool) -> str:
         """The size as shown in tables and recorded in results ("-" when there is none)."""
+        if self.tool is not None:
+            size = self.quick_size if quick else self.size
+            return f"{size}M" if "{input}" in self.tool_args else (str(size) if size else "-")
         return " ".join(self.argv(quick)) or "-"
 
 
@@ -57,15 +68,24 @@ KERNELS: tuple[Kernel, ...] = (
 )
 
 
-def select(only: list[str] | None) -> list[Kernel]:
-    """The kernels named by --only (comma lists allowed), in table order; all if none given."""
+def select(only: list[str] | None, real: bool = True) -> list[Kernel]:
+    """The workloads named by --only (comma lists allowed; "kernels" and "real" name the two
+    groups), in table order; all if none given (the real programs only if `real`)."""
+    from bench.programs import PROGRAMS
+
+    everything = (*KERNELS, *PROGRAMS)
     if not only:
-        return list(KERNELS)
+        return list(KERNELS) + (list(PROGRAMS) if real else [])
     wanted = {n.strip() for item in only for n in item.split(",") if n.strip()}
-    known = {k.name for k in KERNELS}
+    if "kernels" in wanted:
+        wanted |= {k.name for k in KERNELS}
+    if "real" in wanted:
+        wanted |= {k.name for k in PROGRAMS}
+    wanted -= {"kernels", "real"}
+    known = {k.name for k in everything}
     unknown = sorted(wanted - known)
     if unknown:
         raise SystemExit(
             f"unknown kernel(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
         )
-    return [k for k in KERNELS if k.name in wanted]
+    return [k for k in everything if k.name in wanted]

@@ -133,9 +133,11 @@ def geomean(values: list[float | None]) -> float | None:
     return math.exp(sum(map(math.log, vals)) / len(vals)) if vals else None
 
 
-def geomean_ratio(results: list[KernelResult], num: str, den: str) -> float | None:
+def geomean_ratio(results: list[KernelResult], num: str, den: str,
+                  group: str = "kernel") -> float | None:
     """Geomean of a ratio over the compute kernels (start-up workloads are left out)."""
-    return geomean([kr.ratio(num, den) for kr in results if not kr.kernel.startup])
+    return geomean([kr.ratio(num, den) for kr in results
+                    if not kr.kernel.startup and kr.kernel.group == group])
 
 
 def _fmt(v: float | None) -> str:
@@ -175,9 +177,12 @@ def times_table(results: list[KernelResult], runners: list[str]) -> TableData:
         medians = [_fmt(kr.median(n)) for n in runners]
         rs = [fmt_ratio(kr.ratio(a, b)) for a, b in ratios]
         rows.append([kr.kernel.name, kr.arg, *medians, *rs, kr.check()])
-    means = [fmt_ratio(geomean_ratio(results, a, b)) for a, b in ratios]
-    label = "geomean" if not any(kr.kernel.startup for kr in results) else "geomean*"
-    rows.append([label, "", *([""] * len(runners)), *means, ""])
+    star = "*" if any(kr.kernel.startup for kr in results) else ""
+    for group, label in (("kernel", "geomean"), ("real", "geomean real")):
+        if not any(kr.kernel.group == group and not kr.kernel.startup for kr in results):
+            continue
+        means = [fmt_ratio(geomean_ratio(results, a, b, group)) for a, b in ratios]
+        rows.append([label + star, "", *([""] * len(runners)), *means, ""])
     return headers, rows
 
 
@@ -233,7 +238,8 @@ def print_report(results: list[KernelResult], runners: list[str], header: list[s
     headers, rows = times_table(results, runners)
     print_table("wall-clock medians and ratios", headers, rows)
     if any(kr.kernel.startup for kr in results):
-        print("* geomean over the compute kernels; start-up workloads (hello) are left out")
+        print("* geomeans over the compute kernels and over the real programs; start-up "
+              "workloads (hello, py-startup) are left out")
     if any(m in runners for m in ELFJIT_MODES):
         headers, rows = split_table(results, runners)
         print_table("elfjit split (medians of --stats-json)", headers, rows)
@@ -283,6 +289,11 @@ def write_json(path: Path, results: list[KernelResult], meta: dict[str, Any]) ->
         "geomean_excludes": [kr.kernel.name for kr in results if kr.kernel.startup],
         "geomean": {
             f"{a}/{b}": geomean_ratio(results, a, b)
+            for a, b in RATIOS
+            if a in runners and b in runners
+        },
+        "geomean_real": {
+            f"{a}/{b}": geomean_ratio(results, a, b, "real")
             for a, b in RATIOS
             if a in runners and b in runners
         },

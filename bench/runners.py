@@ -109,7 +109,8 @@ class Runner:
         return [*cmd, str(binary), *args]
 
     def run(
-        self, binary: Path, args: list[str], timeout: float, cache_dir: Path | None = None
+        self, binary: Path, args: list[str], timeout: float, cache_dir: Path | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> RunResult:
         """Run once and time it; for elfjit, also collect its statistics."""
         if self.is_elfjit and cache_dir is None:
@@ -119,7 +120,7 @@ class Runner:
             fd, stats_path = tempfile.mkstemp(prefix="elfjit-stats-", suffix=".json")
             os.close(fd)
         cmd = self.command(binary, args, stats_path, cache_dir)
-        env = {**os.environ, **self.env}
+        env = {**os.environ, **self.env, **(extra_env or {})}
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         try:

@@ -105,7 +105,11 @@ def sys_mmap(ctx: SyscallContext, addr: int, length: int, prot: int, fl: int, fd
     name = "" if anon else _fd_name(fd)
     err = mem.map(start, length, gprot, name, -1 if anon else fd,
                   0 if anon else offset, shared)
-    return err if err else start
+    if err:
+        return err
+    if gprot & PROT_EXEC and not anon and ctx.proc.on_code_map is not None:
+        ctx.proc.on_code_map(fd, start, length, offset)
+    return start
 
 
 @syscall(215, "munmap", "ptr", "size")

@@ -39,6 +39,25 @@ def test_second_run_translates_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not DEMO.exists(), reason="bundled demo missing")
+@pytest.mark.skipif(not Path("/usr/aarch64-linux-gnu/lib/libc.so.6").exists(),
+                    reason="no arm64 glibc (libc6-arm64-cross)")
+def test_shared_libraries_are_prefetched(tmp_path: Path) -> None:
+    """A dynamically linked program's warm run installs the units of ld.so and libc (found
+    when each library is mapped) up front: nothing compiled, and almost no translation exits
+    (the cold run has one per unit it translated)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from conftest import build_guest
+
+    prog = str(build_guest("hello", "O2", "aarch64-dynamic"))
+    cache = tmp_path / "cache"
+    out1, cold = _run_stats(cache, tmp_path, "cold", prog)
+    out2, warm = _run_stats(cache, tmp_path, "warm", prog)
+    assert out1 == out2
+    assert warm["guest_insns_compiled"] == 0
+    assert warm["units_prefetched"] > 0.9 * cold["exits"]["translate"]
+    assert warm["exits"].get("translate", 0) < 0.1 * cold["exits"]["translate"]
+
+
 def test_corrupt_entries_are_dropped_and_retranslated(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     expected, _ = _run_stats(cache, tmp_path, "cold", str(DEMO), "y")

@@ -97,14 +97,22 @@ class BackgroundCompiler:
             self._done(job, obj, lift_s)
             self.pending.discard(job.key)
 
-    def close(self, finish: bool = True) -> None:
-        """Stop the worker; with `finish`, after the queued regions are compiled.
+    def close(self, finish: bool = True, budget: float | None = None) -> None:
+        """Stop the worker; with `finish`, after the queued regions are compiled, or as many
+        of them as `budget` seconds allow.
 
         Finishing lets the on-disk cache hold every region this run asked for, so the next
-        run translates nothing; without it (an interrupted run) queued jobs are dropped.
+        run translates nothing. But a large program (sqlite3, python3) can leave hundreds of
+        regions queued, tens of seconds of -O2 work, and a user waiting for a program that has
+        already finished: the budget bounds that, and the next run promotes the rest again.
         """
         if self._thread is None:
             return
+        if finish and budget is not None:
+            deadline = time.perf_counter() + budget
+            while not self._jobs.empty() and time.perf_counter() < deadline:
+                time.sleep(0.005)
+            finish = self._jobs.empty()
         if not finish:
             try:
                 while True:

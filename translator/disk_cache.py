@@ -73,7 +73,7 @@ class DiskCache:
         self._db.executescript(SCHEMA)
         self._pending: list[tuple[bytes, bytes, bytes, int, float, float]] = []
         self._used: list[bytes] = []
-        self._manifest: tuple[bytes, str] | None = None
+        self._manifests: dict[bytes, str] = {}  # image -> units, committed by flush()
 
     def get(self, key: bytes) -> bytes | None:
         row = self._db.execute("SELECT obj, digest FROM units WHERE key=?", (key,)).fetchone()
@@ -118,7 +118,7 @@ class DiskCache:
             return []
 
     def put_manifest(self, image: bytes, recs: list[dict]) -> None:
-        self._manifest = (image, json.dumps(recs, separators=(",", ":")))
+        self._manifests[image] = json.dumps(recs, separators=(",", ":"))
 
     def put(self, key: bytes, obj: bytes) -> None:
         now = time.time()
@@ -130,15 +130,15 @@ class DiskCache:
 
     def flush(self) -> None:
         """Commit pending entries and usage times, then evict beyond the size bound."""
-        if not self._pending and not self._used and self._manifest is None:
+        if not self._pending and not self._used and not self._manifests:
             return
         now = time.time()
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            if self._manifest is not None:
-                self._db.execute("INSERT OR REPLACE INTO manifests VALUES (?,?,?)",
-                                 (*self._manifest, now))
-                self._manifest = None
+            if self._manifests:
+                self._db.executemany("INSERT OR REPLACE INTO manifests VALUES (?,?,?)",
+                                     [(k, v, now) for k, v in self._manifests.items()])
+                self._manifests = {}
             self._db.executemany(
                 "INSERT OR REPLACE INTO units(key, obj, digest, size, created, last_used) "
                 "VALUES (?,?,?,?,?,?)", self._pending)

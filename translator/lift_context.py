@@ -30,7 +30,22 @@ CHAIN = 0  # internal exit code: continue at next_pc through the lookup table
 # the C convention does) bought nothing and cost ~12 instructions per transition.
 UNIT_CC = "preserve_nonecc"
 
-LOOKUP_BITS = 16
+LOOKUP_BITS = 18
+# The slot index also folds in pc bits from 20 up: shared libraries are mapped at different
+# bases but functions sit at similar offsets in them, and a plain (pc >> 2) mod 2^N sends
+# such pairs to one slot, where two hot callees evict each other on every call.
+LOOKUP_FOLD = 20
+
+
+def lookup_slot(pc: int) -> int:
+    """The lookup-table slot of a guest pc (the Python twin of `lookup_index`)."""
+    return ((pc >> 2) ^ (pc >> LOOKUP_FOLD)) & ((1 << LOOKUP_BITS) - 1)
+
+
+def lookup_index(b: Builder, pc: Val) -> Val:
+    """The lookup-table slot of pc, in IR."""
+    mixed = b.xor(b.lshr(pc, const(I64, 2)), b.lshr(pc, const(I64, LOOKUP_FOLD)))
+    return b.and_(mixed, const(I64, (1 << LOOKUP_BITS) - 1))
 LOOKUP_SYMBOL = "elfjit_lookup"
 LOOKUP_DECL = f"@{LOOKUP_SYMBOL} = external global [{1 << LOOKUP_BITS} x [2 x i64]]"
 
@@ -505,10 +520,10 @@ class LiftContext:
 def emit_chain(b: Builder, cpu: Val, pc: Val) -> None:
     """Tail-jump to the translation of `pc` if the lookup table has it, else exit MISS.
 
-    The table is direct-mapped: entry i = (pc >> 2) mod 2^LOOKUP_BITS holds {guest pc, code}.
+    The table is direct-mapped: entry lookup_slot(pc) holds {guest pc, code}.
     """
     b.module.declare(LOOKUP_SYMBOL, LOOKUP_DECL)
-    idx = b.and_(b.lshr(pc, const(I64, 2)), const(I64, (1 << LOOKUP_BITS) - 1))
+    idx = lookup_index(b, pc)
     slot = b._def("ptr", f"getelementptr inbounds [2 x i64], ptr @{LOOKUP_SYMBOL}, i64 {idx.ref}")
     tpc = b.load(I64, slot, align=8)
     fnp = b.load("ptr", b.gep(slot, 8), align=8)

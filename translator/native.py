@@ -17,7 +17,13 @@ from runtime.cpu_state import EXIT_FAULT, EXIT_HALT, EXIT_MISS, offset_of
 from runtime.fpenv import FPCR_FZ, FPCR_RMODE_SHIFT, MXCSR_DAZ, MXCSR_FTZ, MXCSR_MASKS
 from runtime.memory import GUARD, GUEST_BASE, WINDOW_SIZE
 from translator.ir import Builder, Function, Module, Val, const
-from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL, UNIT_CC
+from translator.lift_context import (
+    LOOKUP_BITS,
+    LOOKUP_SYMBOL,
+    UNIT_CC,
+    lookup_index,
+    lookup_slot,
+)
 
 THREAD_KEY_SYMBOL = "elfjit_thread_key"
 ALL_ONES = (1 << 64) - 1
@@ -66,7 +72,7 @@ def _native_ir() -> str:
     b.position_at_end(go)
     pc = b.load("i64", b.gep(cpu, offset_of("pc")), align=8)
     # Reuse the chain sequence, but as a plain call: a `musttail` would be wrong here.
-    idx = b.and_(b.lshr(pc, const("i64", 2)), const("i64", (1 << LOOKUP_BITS) - 1))
+    idx = lookup_index(b, pc)
     slot = b._def("ptr", f"getelementptr inbounds [2 x i64], ptr @{LOOKUP_SYMBOL}, i64 {idx.ref}")
     tpc = b.load("i64", slot, align=8)
     fnp = b.load("ptr", b.gep(slot, 8), align=8)
@@ -244,7 +250,7 @@ class LookupTable:
         self.address = ctypes.addressof(self.table)
         ctypes.memset(self.table, 0xFF, ctypes.sizeof(self.table))
         self._pcs = memoryview(self.table).cast("B").cast("Q")[0::2]
-        self._no_pcs = (ctypes.c_uint64 * n)(*([ALL_ONES] * n))
+        self._no_pcs: ctypes.Array | None = None  # all-ones tags for clear(), made on first use
 
     def set_entry(self, pc: int, code: int) -> None:
         """Point pc's slot at code. Other guest threads may be looking the slot up right now
@@ -252,7 +258,7 @@ class LookupTable:
         changes, and set to pc only after. A reader can still pair the old tag with the new
         code if it is held up between its two loads for the whole update (a known window; a
         real fix needs a 16-byte atomic slot read or a re-check of the tag on the hot path)."""
-        i = (pc >> 2) & ((1 << LOOKUP_BITS) - 1)
+        i = lookup_slot(pc)
         if self.table[2 * i] != pc:
             self.table[2 * i] = ALL_ONES
         self.table[2 * i + 1] = code
@@ -260,7 +266,7 @@ class LookupTable:
 
     def replace_code(self, pc: int, code: int) -> bool:
         """Switch pc's slot to new code if the slot holds pc; safe while the guest runs."""
-        i = (pc >> 2) & ((1 << LOOKUP_BITS) - 1)
+        i = lookup_slot(pc)
         if self.table[2 * i] != pc:
             return False
         self.table[2 * i + 1] = code
@@ -271,4 +277,7 @@ class LookupTable:
 
         Only the tags are rewritten: the code pointers stay valid code (code memory is never
         freed), so a thread racing with the clear never jumps to a non-pointer."""
+        if self._no_pcs is None:
+            self._no_pcs = (ctypes.c_uint64 * (1 << LOOKUP_BITS))()
+            ctypes.memset(self._no_pcs, 0xFF, ctypes.sizeof(self._no_pcs))
         self._pcs[:] = memoryview(self._no_pcs).cast("B").cast("Q")

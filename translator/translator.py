@@ -109,7 +109,9 @@ class Translator:
         self._jit: JIT | None = None
         self.native = Native(self._native_object(), self._link, self.lookup)
         self.units: dict[int, Unit] = {}
-        self._image: tuple[bytes, int, int] | None = None
+        # (manifest key, lo, hi) of every image whose units are recorded for the next run:
+        # the program, its dynamic linker and each shared library's code mapping
+        self._images: list[tuple[bytes, int, int]] = []
         mem.invalidate_hooks.append(self.invalidate)
         # The worker thread installs finished regions itself; this lock keeps the unit maps,
         # the lookup table and the stats consistent between it and the dispatch loop.
@@ -361,10 +363,11 @@ class Translator:
                     self.loaded[job.key] = code
                     self._install(job.region, code, "optimized", job.level, None, job.key)
 
-    def finish(self, complete: bool = True) -> None:
-        """Stop the worker (after its queue, if `complete`) and keep what it produced."""
+    def finish(self, complete: bool = True, budget: float | None = None) -> None:
+        """Stop the worker (after its queue, if `complete`, within `budget` seconds if given)
+        and keep what it produced."""
         if self.background is not None:
-            self.background.close(complete)
+            self.background.close(complete, budget)
             self.drain()
 
     def _install(self, region: Region, code: int, tier: str, level: int,
@@ -410,11 +413,17 @@ class Translator:
         return region
 
     def _exec_spans(self, lo: int, hi: int) -> list[tuple[int, int, bytes]]:
-        """(start, end, bytes) of every readable, executable mapping overlapping [lo, hi)."""
+        """(start, end, bytes) of the readable, executable memory in [lo, hi).
+
+        Clipped to [lo, hi): a library's code mapping may reach past the end of its file,
+        where reading would raise SIGBUS, so callers pass only the file-backed part."""
         want = PROT_READ | PROT_EXEC
-        return [(m.start, m.end, ctypes.string_at(self.mem.host(m.start), m.end - m.start))
-                for m in self.mem.maps
-                if m.start < hi and m.end > lo and m.prot & want == want]
+        out = []
+        for m in self.mem.maps:
+            if m.start < hi and m.end > lo and m.prot & want == want:
+                s, e = max(m.start, lo), min(m.end, hi)
+                out.append((s, e, ctypes.string_at(self.mem.host(s), e - s)))
+        return out
 
     def prefetch(self, image_key: bytes, lo: int, hi: int) -> int:
         """Install the units a previous run of this image used, before the guest starts.
@@ -422,7 +431,11 @@ class Translator:
         Each unit's guest bytes are re-read and re-hashed first: a unit is installed only if
         its key still matches what is in memory now (DESIGN invariant 4).
         """
-        self._image = (image_key, lo, hi)
+        with self._lock:  # another guest thread's dlopen may be installing units too
+            return self._prefetch(image_key, lo, hi)
+
+    def _prefetch(self, image_key: bytes, lo: int, hi: int) -> int:
+        self._images.append((image_key, lo, hi))
         if self.disk is None:
             return 0
         t0 = time.perf_counter()
@@ -452,16 +465,17 @@ class Translator:
 
     def save_manifest(self) -> None:
         """Record which units this run of the image used, for the next run's prefetch."""
-        if self.disk is None or self._image is None:
+        if self.disk is None:
             return
-        image_key, lo, hi = self._image
-        self._lock.acquire()  # released below: the worker is stopped by now anyway
-        recs = [{"pc": u.entry, "tier": u.tier, "level": u.level, "hot": u.hot_threshold,
-                 "key": u.key.hex(), "layout": u.layout, "roots": u.roots}
-                for u in self.units.values()
-                if u.tier != "step" and lo <= u.lo and u.hi <= hi]
-        self._lock.release()
-        self.disk.put_manifest(image_key, recs)
+        for image_key, lo, hi in self._images:
+            self._lock.acquire()  # released below: the worker is stopped by now anyway
+            recs = [{"pc": u.entry, "tier": u.tier, "level": u.level, "hot": u.hot_threshold,
+                     "key": u.key.hex(), "layout": u.layout, "roots": u.roots}
+                    for u in self.units.values()
+                    if u.tier != "step" and lo <= u.lo and u.hi <= hi]
+            self._lock.release()
+            if recs:
+                self.disk.put_manifest(image_key, recs)
 
     def invalidate(self, start: int, end: int) -> None:
         """Forget every unit lifted from guest bytes in [start, end)."""
