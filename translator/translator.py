@@ -50,6 +50,9 @@ class Unit:
     roots: tuple[int, ...] = ()
 
 
+BUCKET_BITS = 16
+
+
 @dataclass
 class TierPolicy:
     """How code is translated: the knobs users vary when benchmarking the cache."""
@@ -109,6 +112,9 @@ class Translator:
         self._jit: JIT | None = None
         self.native = Native(self._native_object(), self._link, self.lookup)
         self.units: dict[int, Unit] = {}
+        # Unit entries by 64 KiB bucket of the guest bytes they cover, so an mmap/munmap/
+        # mprotect (ld.so makes dozens) looks at nearby units only, not all of them.
+        self._buckets: dict[int, set[int]] = {}
         # (manifest key, lo, hi) of every image whose units are recorded for the next run:
         # the program, its dynamic linker and each shared library's code mapping
         self._images: list[tuple[bytes, int, int]] = []
@@ -378,7 +384,12 @@ class Translator:
         layout = tuple((a, len(ws)) for a, ws in region.blocks.items())
         u = Unit(pc, code, min(region.blocks), hi, region.ninsns, len(region.blocks), tier,
                  level, hot_threshold, key, layout, region.roots)
+        old = self.units.get(pc)
+        if old is not None:
+            self._unindex(old)
         self.units[pc] = u
+        for b in range(u.lo >> BUCKET_BITS, ((u.hi - 1) >> BUCKET_BITS) + 1):
+            self._buckets.setdefault(b, set()).add(pc)
         (switch or self.native.set_entry)(pc, code)
         if self.perf_map is not None:
             size = self.loader.sizes.get(code, 0)
@@ -482,12 +493,27 @@ class Translator:
         with self._lock:
             self._invalidate(start, end)
 
+    def _unindex(self, u: Unit) -> None:
+        for b in range(u.lo >> BUCKET_BITS, ((u.hi - 1) >> BUCKET_BITS) + 1):
+            pcs = self._buckets.get(b)
+            if pcs is not None:
+                pcs.discard(u.entry)
+                if not pcs:
+                    del self._buckets[b]
+
     def _invalidate(self, start: int, end: int) -> None:
-        dead = [pc for pc, u in self.units.items() if u.lo < end and u.hi > start]
+        first, last = start >> BUCKET_BITS, (end - 1) >> BUCKET_BITS
+        if last - first < len(self._buckets):
+            near = set()
+            for b in range(first, last + 1):
+                near.update(self._buckets.get(b, ()))
+        else:
+            near = set(self.units)
+        dead = [pc for pc in near if self.units[pc].lo < end and self.units[pc].hi > start]
         if not dead:
             return
         for pc in dead:
-            del self.units[pc]
+            self._unindex(self.units.pop(pc))
         self.generation += 1
         self.stats.invalidations += len(dead)
         # Chained units reach each other only through the table, so clearing it is enough.
