@@ -40,6 +40,9 @@ X86_64_NR: dict[str, int] = {
     "getcpu": 309, "renameat2": 316,
     "getrandom": 318, "memfd_create": 319, "copy_file_range": 326, "statx": 332,
     "close_range": 436, "faccessat2": 439,
+    "socket": 41, "connect": 42, "sendto": 44, "recvfrom": 45, "sendmsg": 46, "recvmsg": 47,
+    "shutdown": 48, "bind": 49, "listen": 50, "getsockname": 51, "getpeername": 52,
+    "socketpair": 53, "setsockopt": 54, "getsockopt": 55, "accept4": 288,
 }
 
 from runtime.hostlibc import libc as _libc  # noqa: E402

@@ -18,6 +18,7 @@ from syscalls import (  # noqa: F401
     fsnames,
     futex,
     mm,
+    net,
     poll,
     process,
     signal,

@@ -48,6 +48,7 @@ PROGRAMS = (
     Program("formats"),
     Program("fileio", needs_dir=True),
     Program("control"),
+    Program("sockets"),
     Program("kernels_int", slow=True),
     Program("kernels_fp", slow=True),
     Program("bintrees", slow=True),
