@@ -208,7 +208,8 @@ class Machine:
             elif reason == EXIT_FPENV:
                 ok = fpenv.execute(cpu, self.mem)
             elif reason == EXIT_HOT:
-                ok = translator.promote(cpu.pc, background=True, source=cpu.exit_info)
+                ok = translator.promote(cpu.pc, background=True, source=cpu.exit_info,
+                                        run_s=stats.exec_s)
             else:
                 return reason
             stats.translate_s += time.perf_counter() - t1

@@ -49,6 +49,7 @@ def collect_stats(m: Machine) -> dict[str, Any]:
         "decode_seconds": ts.discover_s,
         "lift_seconds": ts.lift_s + ts.background_lift_s,
         "background_regions": ts.background_jobs,
+        "promotions_put_off": ts.promotions_put_off,
         "background_lift_seconds": ts.background_lift_s,
         "parse_seconds": jt.parse,
         "optimize_seconds": jt.optimize,
@@ -100,6 +101,7 @@ def print_stats(s: dict[str, Any], out: TextIO) -> None:
         ("lookup-table refills", f"{s['cache_table_refills']}"),
         ("invalidated units", f"{s['invalidations']}"),
         ("regions optimized in the background", f"{s['background_regions']}"),
+        ("  promotions put off (optimizer busy)", f"{s['promotions_put_off']}"),
     ]
     for k, v in sorted(s["exits"].items()):
         rows.append((f"exits: {k}", str(v)))

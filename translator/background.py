@@ -64,6 +64,7 @@ class BackgroundCompiler:
         self.jit: JIT | None = None
         self.pending: set[bytes] = set()  # keys submitted and not finished
         self.errors = 0
+        self.busy_s = 0.0  # seconds the worker has spent lifting and compiling
 
     def submit(self, job: Job) -> None:
         if job.key in self.pending:
@@ -95,6 +96,7 @@ class BackgroundCompiler:
                 lift_s = time.perf_counter() - t0
                 self.errors += 1
             self._done(job, obj, lift_s)
+            self.busy_s += time.perf_counter() - t0
             self.pending.discard(job.key)
 
     def close(self, finish: bool = True, budget: float | None = None) -> None:

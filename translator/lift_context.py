@@ -374,23 +374,31 @@ class LiftContext:
             self.exit(CHAIN, const(I64, target))
             return
         if self.hot_threshold is not None and target <= self.pc:
-            # A back-edge: once the loop is hot, leave for the optimized region at its header
-            # (EXIT_HOT the first time, so it gets built; through the lookup table afterwards).
+            # A back-edge: every `hot_threshold` iterations, leave with EXIT_HOT so the
+            # optimized region at the loop header gets built (or, once it exists, entered);
+            # between those the loop stays here, optimized or not.
             b = self.b
             c = b.add(b.load(I64, Val(self.counter, "ptr"), align=8), const(I64, 1))
             b.store(c, Val(self.counter, "ptr"), align=8)
             stay = self.new_block("stay")
             leave = self.new_block("hot")
-            b.cbranch(b.icmp("ult", c, const(I64, self.hot_threshold)), stay, leave)
+            b.cbranch(self._hot_again(c), leave, stay)
             b.position_at_end(leave)
-            reason = b.select(b.icmp("eq", c, const(I64, self.hot_threshold)),
-                              const(I64, EXIT_HOT), const(I64, CHAIN))
             b.store(const(I64, target), self._next_pc, align=8)
-            b.store(reason, self._reason, align=8)
+            b.store(const(I64, EXIT_HOT), self._reason, align=8)
             self.store_state("exit_info", const(I64, self.entry_pc))
             b.br(self._exit_site())
             b.position_at_end(stay)
         self.b.br(blk)
+
+    def _hot_again(self, count: Val) -> Val:
+        """Whether a count reached a multiple of the threshold: the hot exit repeats every
+        `hot_threshold` counts, so a unit whose promotion was put off (the optimizer was
+        busy) asks again later, and code that is still running then is what gets built."""
+        b, t = self.b, self.hot_threshold
+        assert t is not None
+        rem = b.urem(count, const(I64, t)) if t & (t - 1) else b.and_(count, const(I64, t - 1))
+        return b.icmp("eq", rem, const(I64, 0))
 
     def branch_if(self, cond: Val, taken: int, not_taken: int) -> None:
         t = self.new_block("t")
@@ -507,11 +515,14 @@ class LiftContext:
             self.store_state("exit_reason", const(I64, EXIT_HOT))
             b.ret_void()
             cnt = self.counter
+            t = self.hot_threshold
             self.entry.lines += [
                 f"  %cnt.old = load i64, ptr {cnt}, align 8",
                 "  %cnt.new = add i64 %cnt.old, 1",
                 f"  store i64 %cnt.new, ptr {cnt}, align 8",
-                f"  %cnt.hot = icmp eq i64 %cnt.new, {self.hot_threshold}",
+                f"  %cnt.rem = urem i64 %cnt.new, {t}" if t & (t - 1) else
+                f"  %cnt.rem = and i64 %cnt.new, {t - 1}",
+                "  %cnt.hot = icmp eq i64 %cnt.rem, 0",
                 f"  br i1 %cnt.hot, label %{hot.name}, label %{first.name}",
             ]
         self.entry.terminated = True

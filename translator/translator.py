@@ -51,6 +51,12 @@ class Unit:
 
 
 BUCKET_BITS = 16
+# The background optimizer's budget: at most MAX_BACKLOG regions queued, and busy for at
+# most OPTIMIZER_SHARE of the guest's execution time plus OPTIMIZER_ALLOWANCE_S
+# (see _optimizer_busy).
+MAX_BACKLOG = 2
+OPTIMIZER_SHARE = 0.5
+OPTIMIZER_ALLOWANCE_S = 1.0
 
 
 @dataclass
@@ -61,7 +67,7 @@ class TierPolicy:
     baseline_level: int = 1  # SROA + FastISel: cheap to compile
     # Unit entries + loop back-edges before optimizing. O2 on a region costs ~0.1-0.5 s, so
     # only code that runs long enough to repay that is promoted.
-    hot_threshold: int | None = 5000
+    hot_threshold: int | None = 4096
     # Largest optimized region. Measured: straight loops and call-heavy code run faster (and
     # compile 2-3x faster) as 128-instruction regions than as 512-instruction ones, while
     # code that dispatches through BR (interpreters) needs the big region to keep its cases.
@@ -94,6 +100,7 @@ class TranslationStats:
     invalidations: int = 0
     background_jobs: int = 0  # regions optimized on the worker thread
     background_lift_s: float = 0.0
+    promotions_put_off: int = 0  # hot exits that found the optimizer busy (they ask again)
     by_tier: dict[str, int] = field(default_factory=dict)
 
 
@@ -191,7 +198,26 @@ class Translator:
         return self._translate(pc, "baseline", p.baseline_insns, p.baseline_level,
                                p.hot_threshold)
 
-    def promote(self, pc: int, background: bool = False, source: int | None = None) -> bool:
+    def _optimizer_busy(self, run_s: float) -> bool:
+        """Whether a background promotion should wait: the worker has a backlog, or has
+        already spent more than its share of the time the guest has run translated code
+        (`run_s`: optimizing pays back only in execution, so that is what it is weighed
+        against, not translation or wall time).
+
+        Why: an O2 region costs 50-500 ms. Compute kernels need a handful, and get them at
+        once; sprawling programs (sqlite3, python3) cross the threshold in hundreds of
+        functions that each run a few thousand times, and optimizing them all cost twice
+        the whole baseline translation, for code that ran no faster. A put-off unit asks
+        again after another `hot_threshold` counts, so what is still hot then gets built."""
+        bg = self.background
+        if bg is None:
+            return False
+        if len(bg.pending) >= MAX_BACKLOG:
+            return True
+        return bg.busy_s > OPTIMIZER_SHARE * run_s + OPTIMIZER_ALLOWANCE_S
+
+    def promote(self, pc: int, background: bool = False, source: int | None = None,
+                run_s: float = 0.0) -> bool:
         """Replace whatever runs at pc with an optimized region starting there.
 
         With `background` (a hot exit, when the policy allows it) a region that is neither in
@@ -201,6 +227,9 @@ class Translator:
         """
         with self._lock:
             background = background and self.policy.background
+            if background and self._optimizer_busy(run_s):
+                self.stats.promotions_put_off += 1
+                return self._keep_baseline(pc)
             ok, region = self._promote(pc, background)
             if ok and source is not None and source != pc and region is not None:
                 u = self.units.get(source)
