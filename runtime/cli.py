@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "libraries and other absolute paths are looked up here first "
                         "(default: $ELFJIT_SYSROOT, $QEMU_LD_PREFIX, else /usr/aarch64-linux-gnu "
                         "when the host has no arm64 dynamic linker)")
+    p.add_argument("-0", "--argv0", metavar="NAME",
+                   help="argv[0] the guest sees (default: PROGRAM as given)")
     p.add_argument("-E", dest="setenv", action="append", default=[], metavar="VAR=VALUE",
                    help="set VAR in the guest environment")
     p.add_argument("-U", dest="unsetenv", action="append", default=[], metavar="VAR",
@@ -180,6 +182,24 @@ def difftest_command(args: argparse.Namespace, env: list[str]) -> int:
         return 130
 
 
+def exec_command(argv: list[str], args: argparse.Namespace) -> list[str]:
+    """The command that starts this elfjit again with the same options, for a guest execve
+    of another arm64 program: `python -I` (the guest's PYTHON* variables must not reach our
+    interpreter) with this source tree on the path, then the options this run was given."""
+    options = argv[:len(argv) - len(args.args) - 1]
+    keep, skip = [], False
+    for a in options:  # the new image gets its own argv[0]
+        if skip:
+            skip = False
+        elif a in ("-0", "--argv0"):
+            skip = True
+        elif not a.startswith("--argv0="):
+            keep.append(a)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    boot = f"import sys; sys.path.insert(0, {root!r}); from runtime.cli import entry; entry()"
+    return [sys.executable, "-I", "-c", boot, *keep]
+
+
 def err(msg: str) -> None:
     print(f"elfjit: {msg}", file=sys.stderr)
 
@@ -241,12 +261,14 @@ def main(argv: list[str] | None = None) -> int:
         err(str(e))
         return 1
     try:
-        image = load_program(machine.mem, args.program, [args.program, *args.args], env,
+        argv0 = args.argv0 if args.argv0 is not None else args.program
+        image = load_program(machine.mem, args.program, [argv0, *args.args], env,
                              sysroot=args.sysroot)
     except LoadError as e:
         err(str(e))
         return e.status
-    machine.proc.argv = [args.program, *args.args]
+    machine.proc.argv = [argv0, *args.args]
+    machine.exec_command = exec_command(argv if argv is not None else sys.argv[1:], args)
     machine.proc.sysroot = image.sysroot
     if args.perf_map:
         try:
@@ -265,9 +287,11 @@ def main(argv: list[str] | None = None) -> int:
             crash_report(sys.stderr, f.signo, str(f), f.addr, f.pc, f.cpu or machine.cpu,
                          machine.mem)
         status = 128 + f.signo
+        machine.killed_by = f.signo
     except KeyboardInterrupt:
         status = 130
     machine.close()
+    KILLED_BY[:] = [machine.killed_by] if machine.killed_by else []
     if opts.stats:
         stats = collect_stats(machine)
         if args.stats:
@@ -285,13 +309,32 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
+KILLED_BY: list[int] = []  # set by main() when a signal's default action ended the guest
+
+
 def entry() -> None:
-    """Console-script entry: flush guest-visible streams and exit with the guest's status."""
+    """Console-script entry: flush guest-visible streams and exit with the guest's status.
+
+    A guest that died of a signal makes elfjit die of the same signal (no core file), so a
+    parent process (a guest shell's wait4, say) sees WIFSIGNALED as it would natively; a
+    shell still shows 128+N."""
     code = main()
     try:
         sys.stdout.flush()
     except OSError:
         pass
+    if KILLED_BY:
+        import resource
+        import signal
+
+        sig = KILLED_BY[0]
+        try:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+            os.kill(os.getpid(), sig)
+        except (OSError, ValueError):
+            pass
     os._exit(code)
 
 

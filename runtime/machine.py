@@ -11,6 +11,8 @@ import ctypes
 import errno
 import os
 import signal
+import stat
+import struct
 import sys
 import time
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ from translator.native import HALT_SIGNAL, bind_thread
 from translator.translator import TierPolicy, Translator
 
 SIGILL, SIGTRAP, SIGSEGV = 4, 5, 11
+_ABANDONED: list[object] = []  # a forked child's inherited cache connection, kept unclosed
 
 
 def threading_native_id() -> int:
@@ -93,6 +96,7 @@ class GuestFault(Exception):
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_THREAD, CLONE_SETTLS, CLONE_PARENT_SETTID = 0x10000, 0x80000, 0x100000
 CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
+CLONE_VFORK = 0x4000
 FUTEX_WAKE = 1
 HALT_JOIN_S = 2.0  # how long the process waits for halted threads before leaving anyway
 
@@ -128,6 +132,11 @@ class Machine:
         self.proc = Process(exe_path=exe_path, pid=os.getpid(), tid=os.getpid())
         self.proc.spawn_thread = self.spawn_thread
         self.proc.on_code_map = self.code_mapped
+        self.proc.fork_process = self.fork_process
+        self.proc.exec_program = self.exec_program
+        # How to start elfjit again for an execve of an arm64 program (set by the CLI):
+        # the command up to and including elfjit's own options.
+        self.exec_command: list[str] | None = None
         self.sys = SyscallContext(self.mem, self.cpu, self.proc)
         self.main = GuestThread(self.cpu, self.sys, main=True)
         self.stats = self.main.stats
@@ -136,6 +145,7 @@ class Machine:
         self._threads_lock = _thread.allocate_lock()
         self._map_lock = _thread.allocate_lock()
         self.exiting = False  # exit_group (or a fatal signal/fault) ended the process
+        self.killed_by = 0  # the signal whose default action ended the guest, if any
         self.exit_status = 0
         self.fault: GuestFault | None = None  # a fault taken by a thread other than main
 
@@ -275,6 +285,7 @@ class Machine:
                 except GuestKilled as e:
                     if strace:
                         print(f" = ? (killed by signal {e.signo})", file=sys.stderr)
+                    self.killed_by = e.signo
                     return self._group_exit(128 + e.signo)
                 stats.syscall_s += time.perf_counter() - t0
                 if self.exiting:  # another thread ended the process while this one waited
@@ -304,6 +315,105 @@ class Machine:
             return GuestFault(SIGTRAP, cpu.pc, cpu.pc,
                               f"BRK #{cpu.exit_info:#x} (trace/breakpoint trap)", c)
         return GuestFault(SIGILL, cpu.pc, cpu.pc, f"unexpected exit {reason}", c)
+
+    # ------------------------------------------------------------------ processes
+    def fork_process(self, ctx: SyscallContext, flags: int, stack: int, ptid: int, tls: int,
+                     ctid: int) -> int:
+        """fork/vfork: the host forks, and the guest window (private memory) is copied with
+        it. CLONE_VM without CLONE_THREAD (posix_spawn's vfork) cannot share memory across
+        processes: the child gets a copy and the parent waits until it execs or exits, as
+        vfork's parent would; only what the child writes to memory before exec is lost."""
+        vfork = bool(flags & CLONE_VFORK)
+        if flags & CLONE_VM and not vfork:
+            return -errno.EINVAL
+        if vfork:
+            gate_r, gate_w = os.pipe()  # close-on-exec: exec or exit of the child closes it
+        bg = self.translator.background
+        idle = bg.working if bg is not None else _thread.allocate_lock()
+        # The optimizer's worker must not be inside LLVM (or the translator) at the fork: a
+        # lock it holds would stay held forever in the child, which has no such thread.
+        with idle, self.translator._lock:
+            try:
+                pid = os.fork()
+            except OSError as e:
+                return -(e.errno or errno.EAGAIN)
+        if pid == 0:
+            self._after_fork_child(ctx, flags, stack, ctid)
+            if vfork:
+                os.close(gate_r)
+            return 0
+        if flags & CLONE_PARENT_SETTID:
+            ctx.mem.write(ptid, struct.pack("<I", pid))
+        if vfork:
+            os.close(gate_w)
+            try:
+                os.read(gate_r, 1)
+            except OSError:
+                pass
+            os.close(gate_r)
+        return pid
+
+    def _after_fork_child(self, ctx: SyscallContext, flags: int, stack: int, ctid: int) -> None:
+        """The child's fix-ups: only the forking thread exists, the optimizer's worker and
+        the cache connection belong to the parent."""
+        t = self.translator
+        t.background = None
+        if t.disk is not None:
+            _ABANDONED.append(t.disk)  # SQLite connections must not cross a fork: never used
+            t.disk = None
+        self.threads.clear()
+        self.proc.tids.clear()
+        self.proc.pid = self.proc.tid = os.getpid()
+        self.main.native_id = threading_native_id()
+        ctx.tid = 0
+        if flags & CLONE_CHILD_SETTID:
+            ctx.mem.write(ctid, struct.pack("<I", self.proc.pid))
+        if flags & CLONE_CHILD_CLEARTID:
+            ctx.clear_child_tid = ctid
+        if stack:
+            ctx.cpu.sp = stack
+
+    def exec_program(self, ctx: SyscallContext, path: bytes, argv: list[bytes],
+                     envp: list[bytes], depth: int = 0) -> int:
+        """execve: an arm64 ELF starts under a fresh elfjit with this run's options, a host
+        (x86-64) executable runs natively, a `#!` script goes to its interpreter. Returns
+        -errno if nothing could be executed; otherwise it does not return."""
+        from syscalls.paths import resolve_path
+
+        target = resolve_path(ctx, path)
+        try:
+            st = os.stat(target)
+            with open(target, "rb") as f:
+                head = f.read(256)
+        except OSError as e:
+            return -(e.errno or errno.ENOENT)
+        if not stat.S_ISREG(st.st_mode) or not os.access(target, os.X_OK):
+            return -errno.EACCES
+        env = dict(e.split(b"=", 1) for e in envp if b"=" in e)
+        if head.startswith(b"#!"):
+            words = head[2:].split(b"\n", 1)[0].strip().split(None, 1)
+            if not words or depth > 4:
+                return -errno.ENOEXEC
+            return self.exec_program(ctx, words[0], [*words, path, *argv[1:]], envp, depth + 1)
+        if head[:4] != b"\x7fELF" or len(head) < 20:
+            return -errno.ENOEXEC
+        machine = int.from_bytes(head[18:20], "little")
+        if machine == 183 and self.exec_command:
+            argv0 = argv[0] if argv else path
+            cmd = [*self.exec_command, "--argv0", os.fsdecode(argv0), os.fsdecode(target),
+                   *map(os.fsdecode, argv[1:])]
+            exe = self.exec_command[0]
+        elif machine == 62:
+            cmd, exe = [os.fsdecode(a) for a in (argv or [path])], os.fsdecode(target)
+        else:
+            return -errno.ENOEXEC
+        self.close()  # what this image translated goes to the cache before it is replaced
+        try:
+            os.execve(exe, cmd, env)
+        except OSError as e:
+            self.translator.disk = None  # closed above; the guest goes on without a cache
+            return -(e.errno or errno.ENOEXEC)
+        return -errno.ENOEXEC  # not reached
 
     # ------------------------------------------------------------------ threads
     def spawn_thread(self, ctx: SyscallContext, flags: int, stack: int, ptid: int, tls: int,

@@ -66,6 +66,10 @@ class Process:
     # runtime owns host threads; None where there is no runtime (unit tests): ENOSYS.
     tids: set[int] = field(default_factory=set)  # live guest threads other than the main one
     spawn_thread: Callable[[SyscallContext, int, int, int, int, int], int] | None = None
+    # fork-style clone: (ctx, flags, stack, ptid, tls, ctid) -> child PID (0 in the child)
+    fork_process: Callable[[SyscallContext, int, int, int, int, int], int] | None = None
+    # execve: (ctx, guest path, argv, envp) -> -errno (returns only on failure)
+    exec_program: Callable[[SyscallContext, bytes, list[bytes], list[bytes]], int] | None = None
     # called after a file is mapped with PROT_EXEC: (fd, start, length, file offset)
     on_code_map: Callable[[int, int, int, int], None] | None = None
 

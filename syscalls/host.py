@@ -43,6 +43,7 @@ X86_64_NR: dict[str, int] = {
     "socket": 41, "connect": 42, "sendto": 44, "recvfrom": 45, "sendmsg": 46, "recvmsg": 47,
     "shutdown": 48, "bind": 49, "listen": 50, "getsockname": 51, "getpeername": 52,
     "socketpair": 53, "setsockopt": 54, "getsockopt": 55, "accept4": 288,
+    "wait4": 61, "waitid": 247,
 }
 
 from runtime.hostlibc import libc as _libc  # noqa: E402

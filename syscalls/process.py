@@ -12,7 +12,7 @@ import errno
 import os
 import struct
 
-from syscalls import host
+from syscalls import host, spawn
 from syscalls.abi import GuestExit, SyscallContext, s32, syscall
 from syscalls.paths import own_pid
 from syscalls.signal import NSIG, raise_signal
@@ -59,13 +59,15 @@ def sys_exit_group(ctx: SyscallContext, status: int) -> int:
 def sys_clone(ctx: SyscallContext, flags: int, stack: int, ptid: int, tls: int,
               ctid: int) -> int:
     """New threads (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND, as pthread_create asks) run on new
-    host threads; the runtime does that. fork-style clones are not offered: ENOSYS."""
+    host threads; anything else is a new process (syscalls/spawn.py). The runtime does both."""
     if flags & CLONE_THREAD and flags & (CLONE_VM | CLONE_SIGHAND) != CLONE_VM | CLONE_SIGHAND:
         return -errno.EINVAL  # the kernel's own rule: a thread shares memory and handlers
-    spawn = ctx.proc.spawn_thread
-    if spawn is None:
+    if not flags & CLONE_THREAD:
+        return spawn.fork_clone(ctx, flags, stack, ptid, tls, ctid)
+    start = ctx.proc.spawn_thread
+    if start is None:
         return -errno.ENOSYS
-    return spawn(ctx, flags, stack, ptid, tls, ctid)
+    return start(ctx, flags, stack, ptid, tls, ctid)
 
 
 @syscall(435, "clone3", "ptr", "size")

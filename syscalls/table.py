@@ -22,6 +22,7 @@ from syscalls import (  # noqa: F401
     poll,
     process,
     signal,
+    spawn,
     time,
     tty,
 )

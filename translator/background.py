@@ -15,6 +15,7 @@ share LLVM objects between threads, and the two JITs here share none.
 
 from __future__ import annotations
 
+import _thread
 import queue
 import threading
 import time
@@ -65,6 +66,9 @@ class BackgroundCompiler:
         self.pending: set[bytes] = set()  # keys submitted and not finished
         self.errors = 0
         self.busy_s = 0.0  # seconds the worker has spent lifting and compiling
+        # Held while a job runs: a fork waits on it, so no LLVM lock is held by a worker
+        # thread that will not exist in the child.
+        self.working = _thread.allocate_lock()
 
     def submit(self, job: Job) -> None:
         if job.key in self.pending:
@@ -88,14 +92,15 @@ class BackgroundCompiler:
                 return
             obj = None
             t0 = time.perf_counter()
-            try:
-                text = self._lift(job)
-                lift_s = time.perf_counter() - t0
-                obj = self.jit.compile_object(text, job.level)
-            except Exception:  # noqa: BLE001 - a failed optimization only loses speed
-                lift_s = time.perf_counter() - t0
-                self.errors += 1
-            self._done(job, obj, lift_s)
+            with self.working:
+                try:
+                    text = self._lift(job)
+                    lift_s = time.perf_counter() - t0
+                    obj = self.jit.compile_object(text, job.level)
+                except Exception:  # noqa: BLE001 - a failed optimization only loses speed
+                    lift_s = time.perf_counter() - t0
+                    self.errors += 1
+                self._done(job, obj, lift_s)
             self.busy_s += time.perf_counter() - t0
             self.pending.discard(job.key)
 

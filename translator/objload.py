@@ -57,7 +57,10 @@ class ObjectLoader:
         pos = (self._base + self._pos + align - 1) & ~(align - 1)
         if pos + size > self._end:
             n = max(ARENA_BYTES, size + align)
-            m = mmap.mmap(-1, n, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+            # Private: Python's default for anonymous maps is MAP_SHARED, which a forked guest
+            # child would share with its parent, each loading new code over the other's.
+            m = mmap.mmap(-1, n, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+                          prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
             self._arenas.append(m)
             self._base = ctypes.addressof(ctypes.c_char.from_buffer(m))
             self._pos = 0
