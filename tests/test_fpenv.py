@@ -108,3 +108,35 @@ def test_fp_env_against_unicorn(op: str) -> None:
         if d:
             failures.append((hex(st.fpcr), d[:4]))
     assert not failures, f"{len(failures)}/48 differ: {failures[:3]}"
+
+
+INF_D, QNAN_D = 0x7FF0000000000000, 0x7FF8000000000001
+INF_S, QNAN_S = 0x7F800000, 0x7FC00001
+
+
+@pytest.mark.parametrize("op", ["fmadd d0, d1, d2, d3", "fnmsub d0, d1, d2, d3",
+                                "fmadd s0, s1, s2, s3", "fmla v0.2d, v1.2d, v2.2d",
+                                "fmls v0.4s, v1.4s, v2.4s", "fmla v0.4s, v1.4s, v2.s[1]"])
+def test_fused_multiply_add_quiet_nan_addend_with_inf_times_zero(op: str) -> None:
+    """FPMulAdd's one exception the host FMA leaves out: a quiet-NaN addend does not hide an
+    infinity times a zero; the result is the default NaN and Invalid Operation is raised.
+    Every lane (and the scalar) gets inf * 0 (either order) with a quiet-NaN addend, from
+    each FPCR setting, and FPSR is compared with Unicorn."""
+    rng = random.Random(f"fma-qnan-{op}")
+    scalar_s = " s0," in f" {op}"
+    for i, fpcr in enumerate(FPCRS):
+        st = State.random(rng)
+        st.fpcr = fpcr
+        inf, qnan = (INF_S, QNAN_S) if scalar_s or ".4s" in op or ".s[" in op else (INF_D, QNAN_D)
+        lanes = 4 if qnan == QNAN_S else 2
+        width = 32 if lanes == 4 else 64
+
+        def rep(v: int) -> int:
+            return sum(v << (width * k) for k in range(lanes))
+        a, c = (inf, 0) if i % 2 else (0, inf)
+        if op.startswith("fm") and " v" not in f" {op.split(',')[0]}":  # scalar forms
+            st.v[1], st.v[2], st.v[3] = a, c, qnan
+        else:
+            st.v[1], st.v[2], st.v[0] = rep(a), rep(c), rep(qnan)
+        d = compare_fp_env(op, st)
+        assert not d, f"FPCR {fpcr:#x}: {d[:4]}"

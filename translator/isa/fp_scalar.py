@@ -328,7 +328,9 @@ def fp_3src(ctx: LiftContext, w: int) -> None:
     a_bits = b.bitcast(addend, ft.ity)
     a_qnan = b.and_(is_nan(ctx, addend),
                     b.icmp("ne", b.and_(a_bits, const(ft.ity, ft.quiet)), const(ft.ity, 0)))
-    r = b.select(b.and_(a_qnan, infzero), fconst_bits(ft, ft.default_nan), r)
+    bad = b.and_(a_qnan, infzero)
+    r = b.select(bad, fconst_bits(ft, ft.default_nan), r)
+    raise_fp_flags_rare(b, bad, FPSR_IOC)  # the host FMA passes the quiet NaN on silently
     ctx.set_vreg(rd, r)
 
 

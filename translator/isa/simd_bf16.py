@@ -26,7 +26,7 @@ from runtime.fpenv import FPSR_IDC, FPSR_IOC, FPSR_IXC, FPSR_OFC, FPSR_UFC
 from translator.ir import Builder, Val, const
 from translator.isa.registry import bit, bits, insn
 from translator.isa.simd_common import lane_splat, vconst, write, write_upper
-from translator.isa.simd_complex import fused_muladd
+from translator.isa.simd_fp import fp_muladd
 from translator.lift_context import LiftContext, raise_fp_bits_rare
 
 DEFAULT_NAN32 = 0x7FC00000
@@ -291,7 +291,7 @@ def bfmlal_vector(ctx: LiftContext, w: int) -> None:
     top, rd = bit(w, 30), bits(w, 4, 0)
     n = _widen(b, ctx.vreg_as(bits(w, 9, 5), "<8 x i16>"), top)
     m = _widen(b, ctx.vreg_as(bits(w, 20, 16), "<8 x i16>"), top)
-    write(ctx, rd, fused_muladd(b, ctx.vreg_as(rd, "<4 x float>"), n, m))
+    write(ctx, rd, fp_muladd(b, ctx.vreg_as(rd, "<4 x float>"), n, m, False))
 
 
 @insn("0 x 0 01111 11 x x xxxx 1111 x 0 xxxxx xxxxx", name="BFMLALB/BFMLALT (by element)")
@@ -302,4 +302,4 @@ def bfmlal_element(ctx: LiftContext, w: int) -> None:
     n = _widen(b, ctx.vreg_as(bits(w, 9, 5), "<8 x i16>"), top)
     elt = lane_splat(b, ctx.vreg_as(bits(w, 19, 16), "<8 x i16>"), idx, 8)
     m = _widen(b, elt, 0)
-    write(ctx, rd, fused_muladd(b, ctx.vreg_as(rd, "<4 x float>"), n, m))
+    write(ctx, rd, fp_muladd(b, ctx.vreg_as(rd, "<4 x float>"), n, m, False))

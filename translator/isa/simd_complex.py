@@ -7,38 +7,16 @@ takes and which operand is negated (FPNeg, a sign flip that raises nothing and a
 NaN's sign, which is then what propagates). That maps onto one shuffle of each source, one
 sign-bit xor, and the ordinary lane-wise FPAdd / fused FPMulAdd of simd_fp, which already give
 AArch64's NaN propagation (operand order: addend, Vn element, Vm element) and FPSR flags,
-plus the Invalid that FPMulAdd raises for a quiet-NaN addend and inf * 0 (fused_muladd).
+(FPMulAdd's Invalid for a quiet-NaN addend and inf * 0 is simd_fp.fp_muladd's).
 """
 
 from __future__ import annotations
 
-from runtime.fpenv import FPSR_IOC
-from translator.ir import Builder, Val, const
+from translator.ir import Val
 from translator.isa.registry import bit, bits, insn
-from translator.isa.simd_common import fp_ints, fvconst, intr, vconst, write
+from translator.isa.simd_common import fp_ints, vconst, write
 from translator.isa.simd_fp import fp_arith, fp_muladd, fty_of
-from translator.lift_context import LiftContext, Unallocated, raise_fp_flags_rare
-
-
-def fused_muladd(b: Builder, acc: Val, a: Val, c: Val) -> Val:
-    """FPMulAdd(acc, a, c) lane-wise: simd_fp.fp_muladd plus the one exception the host FMA
-    leaves out. For a quiet-NaN addend and an infinity times a zero, the Arm ARM returns the
-    default NaN *and* raises Invalid Operation; x86's FMA just propagates the quiet NaN, and
-    fp_muladd fixes only the value (seen as a missing IOC against both Unicorn and qemu)."""
-    out = fp_muladd(b, acc, a, c, False)
-    ity, expo, quiet = fp_ints(acc.ty)
-    ai = b.bitcast(acc, ity)
-    qnan = b.icmp("eq", b.and_(ai, vconst(ity, expo | quiet)), vconst(ity, expo | quiet))
-    inf = fvconst(a.ty, float("inf"))
-    zero = fvconst(a.ty, 0.0)
-    fa, fc = intr(b, "llvm.fabs", [a]), intr(b, "llvm.fabs", [c])
-    iz = b.or_(b.and_(b.fcmp("oeq", fa, inf), b.fcmp("oeq", fc, zero)),
-               b.and_(b.fcmp("oeq", fa, zero), b.fcmp("oeq", fc, inf)))
-    bad = b.and_(qnan, iz)
-    lanes = int(acc.ty[1:acc.ty.index(" ")])
-    any_ = b.icmp("ne", b.bitcast(bad, f"i{lanes}"), const(f"i{lanes}", 0))
-    raise_fp_flags_rare(b, any_, FPSR_IOC)
-    return out
+from translator.lift_context import LiftContext, Unallocated
 
 
 def _shape(size: int, q: int) -> str:
@@ -89,7 +67,7 @@ def _fcmla(ctx: LiftContext, rd: int, n: Val, m: Val, rot: int) -> None:
     n2 = b.shufflevector(n, Val("poison", n.ty), [(i & ~1) | pick for i in range(lanes)])
     m2 = _pairs(ctx, m, bool(rot & 1))
     m2 = _negate_lanes(ctx, m2, even=rot in (1, 2), odd=rot in (2, 3))
-    write(ctx, rd, fused_muladd(b, ctx.vreg_as(rd, n.ty), n2, m2))
+    write(ctx, rd, fp_muladd(b, ctx.vreg_as(rd, n.ty), n2, m2, False))
 
 
 @insn("0x101110 xx 0 xxxxx 110 xx 1 xxxxx xxxxx", name="FCMLA (vector)")

@@ -11,7 +11,8 @@ Half precision is not implemented.
 
 from __future__ import annotations
 
-from translator.ir import Builder, Val
+from runtime.fpenv import FPSR_IOC
+from translator.ir import Builder, Val, const
 from translator.isa.registry import bit, bits, insn
 from translator.isa.simd_common import (
     default_nan,
@@ -30,7 +31,12 @@ from translator.isa.simd_common import (
     with_elt,
     write,
 )
-from translator.lift_context import LiftContext, Unallocated, default_nan_mode
+from translator.lift_context import (
+    LiftContext,
+    Unallocated,
+    default_nan_mode,
+    raise_fp_flags_rare,
+)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -100,13 +106,20 @@ def fp_arith(b: Builder, kind: str, a: Val, c: Val) -> Val:
 
 
 def fp_muladd(b: Builder, acc: Val, a: Val, c: Val, negate: bool) -> Val:
-    """FMLA/FMLS lanes: acc + (-)a*c fused, with AArch64's 3-operand NaN rules."""
+    """FMLA/FMLS lanes (FPMulAdd): acc + (-)a*c fused, with AArch64's 3-operand NaN rules.
+
+    A quiet-NaN addend does not hide an infinity times a zero: that lane is the default NaN
+    and Invalid Operation is raised, where the host FMA just passes the NaN on quietly."""
     if negate:
         a = b.fneg(a)
     r = intr(b, "llvm.fma", [a, c, acc])
     out = process_nans(b, r, [acc, a, c])
     dn = b.and_(_is_qnan(b, acc), _inf_times_zero(b, a, c))
     out = b.select(dn, default_nan(acc.ty), out)
+    if acc.ty.startswith("<"):
+        lanes = int(acc.ty[1:acc.ty.index(" ")])
+        dn = b.icmp("ne", b.bitcast(dn, f"i{lanes}"), const(f"i{lanes}", 0))
+    raise_fp_flags_rare(b, dn, FPSR_IOC)
     return _as_fp(b, out, acc.ty)
 
 
