@@ -64,20 +64,22 @@ def sys_socketpair(ctx: SyscallContext, domain: int, type_: int, proto: int, sv:
     return host.call("socketpair", s32(domain), s32(type_), s32(proto), p)
 
 
-@syscall(200, "bind", "fd", "ptr", "int")
-def sys_bind(ctx: SyscallContext, fd: int, addr: int, length: int) -> int:
+def _with_addr(name: str, ctx: SyscallContext, fd: int, addr: int, length: int) -> int:
+    """bind/connect: an fd and an input sockaddr."""
     p = _addr_in(ctx, addr, length)
     if p is None:
         return -errno.EFAULT if length & 0xFFFFFFFF <= MAX_ADDR else -errno.EINVAL
-    return host.call("bind", s32(fd), p, length & 0xFFFFFFFF)
+    return host.call(name, s32(fd), p, length & 0xFFFFFFFF)
+
+
+@syscall(200, "bind", "fd", "ptr", "int")
+def sys_bind(ctx: SyscallContext, fd: int, addr: int, length: int) -> int:
+    return _with_addr("bind", ctx, fd, addr, length)
 
 
 @syscall(203, "connect", "fd", "ptr", "int")
 def sys_connect(ctx: SyscallContext, fd: int, addr: int, length: int) -> int:
-    p = _addr_in(ctx, addr, length)
-    if p is None:
-        return -errno.EFAULT if length & 0xFFFFFFFF <= MAX_ADDR else -errno.EINVAL
-    return host.call("connect", s32(fd), p, length & 0xFFFFFFFF)
+    return _with_addr("connect", ctx, fd, addr, length)
 
 
 @syscall(201, "listen", "fd", "int")
