@@ -32,7 +32,7 @@ from runtime.cpu_state import (
     CPUState,
 )
 from runtime.hashing import blake2b
-from runtime.loader import LoadedImage
+from runtime.loader import EM_AARCH64, EM_X86_64, LoadedImage
 from runtime.memory import GuestMemory
 from syscalls import host
 from syscalls.abi import GuestExit, GuestKilled, Process, SyscallContext
@@ -398,12 +398,12 @@ class Machine:
         if head[:4] != b"\x7fELF" or len(head) < 20:
             return -errno.ENOEXEC
         machine = int.from_bytes(head[18:20], "little")
-        if machine == 183 and self.exec_command:
+        if machine == EM_AARCH64 and self.exec_command:
             argv0 = argv[0] if argv else path
             cmd = [*self.exec_command, "--argv0", os.fsdecode(argv0), os.fsdecode(target),
                    *map(os.fsdecode, argv[1:])]
             exe = self.exec_command[0]
-        elif machine == 62:
+        elif machine == EM_X86_64:
             cmd, exe = [os.fsdecode(a) for a in (argv or [path])], os.fsdecode(target)
         else:
             return -errno.ENOEXEC
