@@ -144,6 +144,7 @@ def cache_command(args: argparse.Namespace) -> int:
     print(f"  entries: {info['entries']}")
     print(f"  code bytes: {info['bytes']}  (file {info['file_bytes']} bytes)")
     print(f"  hits recorded: {info['hits']}")
+    print(f"  pre-linked images: {info['bundles']}  ({info['bundle_bytes']} bytes)")
     cache.close()
     return 0
 

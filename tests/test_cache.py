@@ -62,6 +62,7 @@ def test_corrupt_entries_are_dropped_and_retranslated(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     expected, _ = _run_stats(cache, tmp_path, "cold", str(DEMO), "y")
     db = sqlite3.connect(next(cache.glob("units*.sqlite")))
+    db.execute("DELETE FROM bundle_parts")  # so the warm run reads the per-unit objects
     rows = db.execute("SELECT key, obj FROM units").fetchall()
     assert rows
     for key, obj in rows[::2]:  # flip bytes in the code of every other unit
@@ -112,3 +113,104 @@ for imm in (1, 2, 1):
     values = [line.split() for line in r.stdout.split("\n") if line.strip()]
     assert [v[0] for v in values] == ["1", "2", "1"]
     assert values[2][1] != "0"  # the third run found the first run's unit on disk
+
+
+@pytest.mark.skipif(not DEMO.exists(), reason="bundled demo missing")
+def test_warm_start_installs_prelinked_images(tmp_path: Path) -> None:
+    """The cold run leaves one pre-linked image of the program's units; the warm run
+    installs every unit from it and compiles nothing; a run that reaches new code extends
+    the image, and the run after that finds everything in it and writes nothing."""
+    cache = tmp_path / "cache"
+    out1, cold = _run_stats(cache, tmp_path, "cold", str(DEMO))
+    assert cold["bundles_written"] == 1 and cold["units_from_bundles"] == 0
+    out2, warm = _run_stats(cache, tmp_path, "warm", str(DEMO))
+    assert out2 == out1
+    assert warm["guest_insns_compiled"] == 0
+    assert warm["units_from_bundles"] >= cold["exits"]["translate"] - 2
+    assert warm["bundles_written"] == 0
+    args = ("alpha", "beta", "gamma")  # the argv loop: code the first runs never reached
+    _, grown = _run_stats(cache, tmp_path, "grown", str(DEMO), *args)
+    assert grown["guest_insns_compiled"] > 0 and grown["bundles_written"] == 1
+    out4, again = _run_stats(cache, tmp_path, "again", str(DEMO), *args)
+    assert "argv[3]" in out4
+    assert again["guest_insns_compiled"] == 0 and again["bundles_written"] == 0
+    assert again["units_from_bundles"] > warm["units_from_bundles"]
+
+
+def _rewrite_bundle(cache: Path, edit) -> int:  # type: ignore[no-untyped-def]
+    """Apply edit(meta, code) -> (meta, code, digest-ok) to every stored bundle."""
+    sys.path.insert(0, str(REPO))
+    from translator.disk_cache import _bundle_digest
+
+    db = sqlite3.connect(next(cache.glob("units*.sqlite")))
+    rows = db.execute("SELECT image, seq, meta, code FROM bundle_parts").fetchall()
+    for image, seq, meta, code in rows:
+        meta, code, keep_digest = edit(bytes(meta), bytes(code))
+        digest = _bundle_digest(meta, code) if keep_digest else b"\0" * 16
+        db.execute("UPDATE bundle_parts SET meta=?, code=?, digest=? WHERE image=? AND seq=?",
+                   (meta, code, digest, image, seq))
+    db.commit()
+    db.close()
+    return len(rows)
+
+
+@pytest.mark.skipif(not DEMO.exists(), reason="bundled demo missing")
+def test_corrupt_bundle_is_never_run(tmp_path: Path) -> None:
+    """A bundle whose bytes do not match its digest is dropped: its code (here all int3,
+    which would kill the process if it ran) never runs, and the units come from their own
+    objects instead."""
+    cache = tmp_path / "cache"
+    expected, _ = _run_stats(cache, tmp_path, "cold", str(DEMO))
+    assert _rewrite_bundle(cache, lambda m, c: (m, b"\xcc" * len(c), False)) == 1
+    out, stats = _run_stats(cache, tmp_path, "after", str(DEMO))
+    assert out == expected
+    assert stats["units_from_bundles"] == 0 and stats["cache_disk_corrupt"] >= 1
+    assert stats["guest_insns_compiled"] == 0  # every unit's own object is still stored
+
+
+@pytest.mark.skipif(not DEMO.exists(), reason="bundled demo missing")
+def test_bundle_for_other_guest_bytes_is_not_used(tmp_path: Path) -> None:
+    """A bundle is used only for the executable bytes it was built from (DESIGN invariant
+    4): one recorded for other bytes under the same image key (a file rewritten with its
+    size and mtime kept, say) is ignored even though its own digest is intact."""
+    import marshal
+
+    cache = tmp_path / "cache"
+    expected, _ = _run_stats(cache, tmp_path, "cold", str(DEMO))
+
+    def other_bytes(meta: bytes, code: bytes) -> tuple[bytes, bytes, bool]:
+        fmt, validity, *rest = marshal.loads(meta)
+        return marshal.dumps((fmt, bytes(20), *rest)), b"\xcc" * len(code), True
+
+    assert _rewrite_bundle(cache, other_bytes) == 1
+    out, stats = _run_stats(cache, tmp_path, "after", str(DEMO))
+    assert out == expected
+    assert stats["units_from_bundles"] == 0 and stats["cache_disk_corrupt"] == 0
+
+
+def test_bundle_parts_join_only_where_they_continue() -> None:
+    """Parts are joined from the newest rewrite (base 0) on, and only while each starts
+    where the previous ended: a part another process stored for a different image, or one
+    for other guest bytes, ends the bundle there instead of being placed at a wrong offset."""
+    import marshal
+
+    sys.path.insert(0, str(REPO))
+    from translator.bundle import FORMAT, Bundle
+
+    ok, other = b"v" * 20, b"w" * 20
+
+    def part(seq: int, base: int, code: bytes, pc: int, validity: bytes = ok) -> tuple:
+        entry = (pc, base, len(code), "baseline", 1, None, bytes(20), ((pc, 1),), ())
+        return (seq, base, marshal.dumps((FORMAT, validity, [], {}, {}, [entry])), code)
+
+    old = part(0, 0, b"A" * 16, 0x1000)
+    rewrite = part(1, 0, b"B" * 32, 0x2000)
+    follows = part(2, 32, b"C" * 16, 0x3000)
+    gap = part(3, 64, b"D" * 16, 0x4000)
+    b = Bundle.from_parts(ok, [gap, follows, old, rewrite])
+    assert b is not None
+    assert b.code == b"B" * 32 + b"C" * 16 and set(b.entries) == {0x2000, 0x3000}
+    assert b.last_seq == 2
+    b = Bundle.from_parts(ok, [rewrite, part(2, 32, b"C" * 16, 0x3000, other)])
+    assert b is not None and set(b.entries) == {0x2000}
+    assert Bundle.from_parts(other, [rewrite]) is None

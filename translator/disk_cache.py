@@ -39,6 +39,19 @@ CREATE TABLE IF NOT EXISTS manifests (
     units TEXT NOT NULL,
     updated REAL NOT NULL
 );
+-- Pre-linked images of the units one program image used (translator/bundle.py), in parts:
+-- a run that adds units appends a part linked at offset `base` after the ones before it
+CREATE TABLE IF NOT EXISTS bundle_parts (
+    image BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    base INTEGER NOT NULL,
+    digest BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    updated REAL NOT NULL,
+    meta BLOB NOT NULL,
+    code BLOB NOT NULL,
+    PRIMARY KEY (image, seq)
+);
 """
 
 
@@ -60,8 +73,15 @@ class DiskStats:
     stores: int = 0
     corrupt: int = 0
     evicted: int = 0
+    bundles_written: int = 0
 
 
+
+
+def _bundle_digest(meta: bytes, code: bytes) -> bytes:
+    h = blake2b(meta, digest_size=16)
+    h.update(code)
+    return h.digest()
 
 
 class DiskCache:
@@ -83,6 +103,9 @@ class DiskCache:
         self._quiet_hits = 0
         self._used: list[bytes] = []
         self._manifests: dict[bytes, str] = {}  # image -> units, committed by flush()
+        # image -> (seq, base, meta, code) of a bundle part to store, or None to delete the
+        # image's bundle; committed by flush()
+        self._bundles: dict[bytes, tuple[int, int, bytes, bytes] | None] = {}
 
     def get(self, key: bytes) -> bytes | None:
         row = self._db.execute("SELECT obj, digest FROM units WHERE key=?", (key,)).fetchone()
@@ -134,6 +157,31 @@ class DiskCache:
     def put_manifest(self, image: bytes, recs: list[dict]) -> None:
         self._manifests[image] = json.dumps(recs, separators=(",", ":"))
 
+    def get_bundle_parts(self, image: bytes) -> list[tuple[int, int, bytes, bytes]]:
+        """The image's bundle parts (seq, base, meta, code), verified: if any part is
+        corrupt the whole bundle is deleted (the parts only make sense together)."""
+        parts = []
+        for seq, base, meta, code, digest in self._db.execute(
+                "SELECT seq, base, meta, code, digest FROM bundle_parts WHERE image=?",
+                (image,)):
+            meta, code = bytes(meta), bytes(code)
+            if _bundle_digest(meta, code) != digest:
+                self.stats.corrupt += 1
+                self._db.execute("DELETE FROM bundle_parts WHERE image=?", (image,))
+                return []
+            parts.append((seq, base, meta, code))
+        return parts
+
+    def put_bundle_part(self, image: bytes, seq: int, base: int, meta: bytes,
+                        code: bytes) -> None:
+        """Store a part; one based at 0 replaces the image's older parts. If another
+        process stored this seq first, ours is dropped (the next run rebuilds it)."""
+        self._bundles[image] = (seq, base, meta, code)
+        self.stats.bundles_written += 1
+
+    def drop_bundle(self, image: bytes) -> None:
+        self._bundles[image] = None
+
     def put(self, key: bytes, obj: bytes) -> None:
         now = time.time()
         digest = blake2b(obj, digest_size=16).digest()
@@ -145,7 +193,7 @@ class DiskCache:
     def flush(self) -> None:
         """Commit pending entries and usage times, then evict beyond the size bound."""
         if not self._pending and not self._used and not self._manifests and \
-                not self._quiet_hits:
+                not self._quiet_hits and not self._bundles:
             return
         now = time.time()
         with self._db:
@@ -154,6 +202,18 @@ class DiskCache:
                 self._db.executemany("INSERT OR REPLACE INTO manifests VALUES (?,?,?)",
                                      [(k, v, now) for k, v in self._manifests.items()])
                 self._manifests = {}
+            for image, part in self._bundles.items():
+                if part is None:
+                    self._db.execute("DELETE FROM bundle_parts WHERE image=?", (image,))
+                    continue
+                seq, base, meta, code = part
+                if base == 0:
+                    self._db.execute("DELETE FROM bundle_parts WHERE image=? AND seq<?",
+                                     (image, seq))
+                self._db.execute("INSERT OR IGNORE INTO bundle_parts VALUES (?,?,?,?,?,?,?,?)",
+                                 (image, seq, base, _bundle_digest(meta, code),
+                                  len(meta) + len(code), now, meta, code))
+            self._bundles = {}
             self._db.executemany(
                 "INSERT OR REPLACE INTO units(key, obj, digest, size, created, last_used) "
                 "VALUES (?,?,?,?,?,?)", self._pending)
@@ -171,13 +231,23 @@ class DiskCache:
             self.prune(self.max_bytes)
 
     def prune(self, max_bytes: int) -> int:
-        """Evict least-recently-used units until the cache holds at most max_bytes."""
-        total = self._db.execute("SELECT COALESCE(SUM(size),0) FROM units").fetchone()[0]
+        """Evict until the cache holds at most max_bytes: bundles least recently updated
+        first (a run rebuilds one from its units' objects), then units, least recently used
+        first."""
+        total = self._db.execute("SELECT COALESCE(SUM(size),0) FROM units").fetchone()[0] + \
+            self._db.execute("SELECT COALESCE(SUM(size),0) FROM bundle_parts").fetchone()[0]
         if total <= max_bytes:
             return 0
         evicted = 0
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
+            for image, size in self._db.execute(
+                    "SELECT image, SUM(size) FROM bundle_parts GROUP BY image "
+                    "ORDER BY MAX(updated)").fetchall():
+                if total <= max_bytes:
+                    break
+                self._db.execute("DELETE FROM bundle_parts WHERE image=?", (image,))
+                total -= size
             for key, size in self._db.execute(
                     "SELECT key, size FROM units ORDER BY last_used").fetchall():
                 if total <= max_bytes:
@@ -192,6 +262,7 @@ class DiskCache:
         with self._db:
             self._db.execute("DELETE FROM units")
             self._db.execute("DELETE FROM manifests")
+            self._db.execute("DELETE FROM bundle_parts")
             self._db.execute("DELETE FROM counters")
         self._db.execute("VACUUM")
 
@@ -200,7 +271,10 @@ class DiskCache:
             "SELECT COUNT(*), COALESCE(SUM(size),0), COALESCE(SUM(hits),0) FROM units").fetchone()
         row = self._db.execute("SELECT value FROM counters WHERE name='hits'").fetchone()
         hits += row[0] if row else 0
-        return {"entries": n, "bytes": size, "hits": hits,
+        nb, bsize = self._db.execute(
+            "SELECT COUNT(DISTINCT image), COALESCE(SUM(size),0) FROM bundle_parts").fetchone()
+        return {"entries": n, "bytes": size, "hits": hits, "bundles": nb,
+                "bundle_bytes": bsize,
                 "file_bytes": self.path.stat().st_size if self.path.exists() else 0}
 
     def close(self) -> None:

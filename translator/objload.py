@@ -2,9 +2,13 @@
 
 Why not MCJIT for everything: loading a unit through llvmlite means importing llvmlite (about
 150 ms) and one RuntimeDyld finalize per object. A warm run only needs to copy cached code into
-executable memory and patch a handful of absolute relocations, which this module does in
-Python with no LLVM at all. Anything it does not understand (a GOT-relative relocation, an
-unresolvable symbol) makes `load` return None, and the caller falls back to MCJIT.
+executable memory and patch a handful of relocations, which this module does in Python with no
+LLVM at all. Anything it does not understand (an unknown relocation, an unresolvable symbol)
+makes `load` return None, and the caller falls back to MCJIT.
+
+The relocation logic is written once, against a `LinkTarget`: `ObjectLoader` links into
+executable memory at final addresses; `translator.bundle` links many objects into one
+base-independent image that a later run places with a single copy.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ SHT_SYMTAB, SHT_RELA, SHT_NOBITS = 2, 4, 8
 SHF_ALLOC = 2
 SHN_UNDEF, SHN_ABS = 0, 0xFFF1
 R_X86_64_64, R_X86_64_PC32, R_X86_64_PLT32 = 1, 2, 4
-R_X86_64_32, R_X86_64_32S, R_X86_64_PC64 = 10, 11, 24
+R_X86_64_32, R_X86_64_32S = 10, 11
 R_X86_64_GOTPCREL, R_X86_64_GOTPCRELX, R_X86_64_REX_GOTPCRELX = 9, 41, 42
 _GOT_RELOCS = (R_X86_64_GOTPCREL, R_X86_64_GOTPCRELX, R_X86_64_REX_GOTPCRELX)
-_JMP_STUB = b"\xff\x25\x00\x00\x00\x00"  # jmp *0(%rip): the 8-byte target follows
+JMP_STUB = b"\xff\x25\x00\x00\x00\x00"  # jmp *0(%rip): the 8-byte target follows
 ARENA_BYTES = 32 << 20
+MASK64 = 0xFFFFFFFFFFFFFFFF
 
 _SHDR = struct.Struct("<IIQQQQIIQQ")
 _SYM = struct.Struct("<IBBHQQ")
@@ -36,8 +41,148 @@ def _cstr(blob: bytes, off: int) -> str:
     return blob[off:blob.index(b"\0", off)].decode()
 
 
-class ObjectLoader:
+class LinkTarget:
+    """Where `link_object` puts an object's sections and how it reaches host symbols.
+
+    Addresses are whatever the target says they are: final host addresses for the arena
+    loader, offsets from the start of the image for a bundle. PC-relative fix-ups between
+    two places of one target are the same either way; only what depends on host symbols or
+    on the final base goes through `external`, `got`, `stub` and `abs64`."""
+
+    absolute = False  # whether addresses are final (else offsets from a base set at load)
+
+    def alloc(self, size: int, align: int) -> int:
+        raise NotImplementedError
+
+    def copy(self, addr: int, data: bytes) -> None:
+        raise NotImplementedError
+
+    def zero(self, addr: int, size: int) -> None:
+        raise NotImplementedError
+
+    def put32(self, addr: int, value: int) -> None:
+        """Store a signed 32-bit displacement."""
+        raise NotImplementedError
+
+    def external(self, name: str) -> int | None:
+        """The symbol's final address, if this target knows it now (None: only at load)."""
+        raise NotImplementedError
+
+    def got(self, name: str, local: int | None) -> int:
+        """A slot near the code holding the address of host symbol `name`, or of the
+        target's own address `local` when that is not None."""
+        raise NotImplementedError
+
+    def stub(self, name: str) -> int:
+        """A jump stub near the code that continues at the symbol."""
+        raise NotImplementedError
+
+    def abs64(self, addr: int, symbol: str | None, value: int) -> None:
+        """Store an absolute address: `value` plus the symbol's address, or plus the target's
+        own base if `symbol` is None (value is then an address of this target)."""
+        raise NotImplementedError
+
+    def abs32(self, addr: int, symbol: str | None, value: int) -> None:
+        """Store a 32-bit absolute address (small-code-model data in the low 2 GiB)."""
+        raise Unsupported("32-bit absolute relocation")
+
+
+def link_object(obj: bytes, names: list[str], target: LinkTarget) -> list[tuple[int, int]]:
+    """Place `obj` in `target` and resolve its relocations; (address, size) of `names`."""
+    if obj[:4] != b"\x7fELF" or obj[4] != 2 or struct.unpack_from("<H", obj, 18)[0] != 62:
+        raise Unsupported("not an x86_64 ELF64 object")
+    shoff, = struct.unpack_from("<Q", obj, 0x28)
+    shnum, shstrndx = struct.unpack_from("<HH", obj, 0x3C)
+    shdrs = [_SHDR.unpack_from(obj, shoff + i * 64) for i in range(shnum)]
+    shstr_off = shdrs[shstrndx][4]
+    # Place every allocated section except unwind tables.
+    addr: dict[int, int] = {}
+    for i, (sh_name, typ, flags, _, off, size, _, _, align, _) in enumerate(shdrs):
+        if not flags & SHF_ALLOC or size == 0 or _cstr(obj, shstr_off + sh_name) == ".eh_frame":
+            continue
+        a = target.alloc(size, align or 1)
+        if typ == SHT_NOBITS:
+            target.zero(a, size)
+        else:
+            target.copy(a, obj[off:off + size])
+        addr[i] = a
+    symtab = next(h for h in shdrs if h[1] == SHT_SYMTAB)
+    strtab_off = shdrs[symtab[6]][4]
+    syms = []
+    for k in range(symtab[5] // 24):
+        st_name, _, _, shndx, value, size = _SYM.unpack_from(obj, symtab[4] + k * 24)
+        syms.append((_cstr(obj, strtab_off + st_name) if st_name else "", shndx, value, size))
+
+    def local_addr(k: int) -> int | None:
+        """The symbol's address in the target, or None for a host symbol."""
+        name, shndx, value, _ = syms[k]
+        if shndx == SHN_UNDEF:
+            return None
+        if shndx == SHN_ABS:
+            if not target.absolute:
+                raise Unsupported(f"absolute symbol {name} in a relocatable image")
+            return value
+        if shndx not in addr:
+            raise Unsupported(f"symbol {name} in unplaced section")
+        return addr[shndx] + value
+
+    for h in shdrs:
+        if h[1] != SHT_RELA or h[7] not in addr:
+            continue
+        base = addr[h[7]]
+        for k in range(h[5] // 24):
+            r_off, info, addend = _RELA.unpack_from(obj, h[4] + k * 24)
+            typ, s = info & 0xFFFFFFFF, info >> 32
+            p = base + r_off
+            here = local_addr(s)
+            name = syms[s][0]
+            if typ == R_X86_64_64:
+                if here is None:
+                    target.abs64(p, name, addend)
+                else:
+                    target.abs64(p, None, here + addend)
+                continue
+            if typ in _GOT_RELOCS:
+                v = target.got(name, here) + addend
+            elif typ in (R_X86_64_PC32, R_X86_64_PLT32):
+                if here is not None:
+                    v = here + addend
+                else:
+                    known = target.external(name)
+                    if known is not None and (typ == R_X86_64_PC32 or
+                                              -(1 << 31) <= known + addend - p < (1 << 31)):
+                        v = known + addend
+                    elif typ == R_X86_64_PLT32:
+                        v = target.stub(name) + addend
+                    else:
+                        raise Unsupported(f"pc-relative reference to host symbol {name}")
+            elif typ in (R_X86_64_32, R_X86_64_32S):
+                target.abs32(p, name if here is None else None, addend if here is None
+                             else here + addend)
+                continue
+            else:
+                raise Unsupported(f"relocation type {typ}")
+            d = v - p
+            if not -(1 << 31) <= d < (1 << 31):
+                raise Unsupported("pc-relative relocation out of range")
+            target.put32(p, d)
+    found = {}
+    wanted = set(names)
+    for k, (name, shndx, _, size) in enumerate(syms):
+        if name in wanted and shndx != SHN_UNDEF:
+            a = local_addr(k)
+            assert a is not None
+            found[name] = (a, size)
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise Unsupported(f"symbol {missing[0]} not defined")
+    return [found[n] for n in names]
+
+
+class ObjectLoader(LinkTarget):
     """Places objects into RWX arenas and resolves their relocations."""
+
+    absolute = True
 
     def __init__(self, symbols: dict[str, int]) -> None:
         self.symbols = symbols  # externally provided addresses (lookup table, globals, ...)
@@ -52,7 +197,7 @@ class ObjectLoader:
         self._stubs: dict[tuple[int, str], int] = {}
         self.sizes: dict[int, int] = {}  # code address -> function size (for --perf-map)
 
-    def _alloc(self, size: int, align: int) -> int:
+    def alloc(self, size: int, align: int) -> int:
         align = max(align, 16)
         pos = (self._base + self._pos + align - 1) & ~(align - 1)
         if pos + size > self._end:
@@ -69,7 +214,16 @@ class ObjectLoader:
         self._pos = pos + size - self._base
         return pos
 
-    def _external(self, name: str) -> int:
+    def copy(self, addr: int, data: bytes) -> None:
+        ctypes.memmove(addr, data, len(data))
+
+    def zero(self, addr: int, size: int) -> None:
+        ctypes.memset(addr, 0, size)
+
+    def put32(self, addr: int, value: int) -> None:
+        ctypes.c_int32.from_address(addr).value = value
+
+    def external(self, name: str) -> int:
         addr = self.symbols.get(name)
         if addr is None:
             try:
@@ -87,100 +241,44 @@ class ObjectLoader:
         key = (self._base, name)
         addr = table.get(key)
         if addr is None:
-            addr = self._alloc(len(content), align)
+            addr = self.alloc(len(content), align)
             ctypes.memmove(addr, content, len(content))
             table[key] = addr
         return addr
 
-    def _got_slot(self, name: str, value: int) -> int:
-        return self._near(self._got, name, struct.pack("<Q", value), 8)
+    def got(self, name: str, local: int | None) -> int:
+        value = self.external(name) if local is None else local
+        return self._near(self._got, name if local is None else f"<{local}>",
+                          struct.pack("<Q", value), 8)
 
-    def _jump_stub(self, name: str, value: int) -> int:
-        return self._near(self._stubs, name, _JMP_STUB + struct.pack("<Q", value), 16)
+    def stub(self, name: str) -> int:
+        return self._near(self._stubs, name, JMP_STUB + struct.pack("<Q", self.external(name)),
+                          16)
+
+    def abs64(self, addr: int, symbol: str | None, value: int) -> None:
+        if symbol is not None:
+            value += self.external(symbol)
+        ctypes.c_uint64.from_address(addr).value = value & MASK64
+
+    def abs32(self, addr: int, symbol: str | None, value: int) -> None:
+        if symbol is not None:
+            value += self.external(symbol)
+        if not 0 <= value < (1 << 31):
+            raise Unsupported("32-bit absolute relocation out of range")
+        ctypes.c_uint32.from_address(addr).value = value
 
     def load(self, obj: bytes, names: list[str]) -> list[int] | None:
         """Link `obj`; return the addresses of `names`, or None if it needs MCJIT."""
         try:
-            return self._load(obj, names)
-        except (Unsupported, ValueError, IndexError, struct.error):
+            placed = link_object(obj, names, self)
+        except (Unsupported, ValueError, IndexError, struct.error, StopIteration):
             return None
+        for a, size in placed:
+            self.sizes[a] = size
+        return [a for a, _ in placed]
 
-    def _load(self, obj: bytes, names: list[str]) -> list[int]:
-        if obj[:4] != b"\x7fELF" or obj[4] != 2 or struct.unpack_from("<H", obj, 18)[0] != 62:
-            raise Unsupported("not an x86_64 ELF64 object")
-        shoff, = struct.unpack_from("<Q", obj, 0x28)
-        shnum, shstrndx = struct.unpack_from("<HH", obj, 0x3C)
-        shdrs = [_SHDR.unpack_from(obj, shoff + i * 64) for i in range(shnum)]
-        shstr_off = shdrs[shstrndx][4]
-        names_of = [_cstr(obj, shstr_off + h[0]) for h in shdrs]
-        # Place every allocated section except unwind tables.
-        addr: dict[int, int] = {}
-        for i, (_, typ, flags, _, off, size, _, _, align, _) in enumerate(shdrs):
-            if not flags & SHF_ALLOC or names_of[i] == ".eh_frame" or size == 0:
-                continue
-            a = self._alloc(size, align or 1)
-            if typ == SHT_NOBITS:
-                ctypes.memset(a, 0, size)
-            else:
-                ctypes.memmove(a, obj[off:off + size], size)
-            addr[i] = a
-        symtab = next(h for h in shdrs if h[1] == SHT_SYMTAB)
-        strtab_off = shdrs[symtab[6]][4]
-        syms = []
-        sizes: dict[str, int] = {}
-        for k in range(symtab[5] // 24):
-            st_name, _, _, shndx, value, size = _SYM.unpack_from(obj, symtab[4] + k * 24)
-            name = _cstr(obj, strtab_off + st_name) if st_name else ""
-            syms.append((name, shndx, value))
-            sizes[name] = size
-
-        def sym_addr(k: int) -> int:
-            name, shndx, value = syms[k]
-            if shndx == SHN_UNDEF:
-                return self._external(name)
-            if shndx == SHN_ABS:
-                return value
-            if shndx not in addr:
-                raise Unsupported(f"symbol {name} in unplaced section")
-            return addr[shndx] + value
-
-        for h in shdrs:
-            if h[1] != SHT_RELA or h[7] not in addr:
-                continue
-            target = addr[h[7]]
-            for k in range(h[5] // 24):
-                r_off, info, addend = _RELA.unpack_from(obj, h[4] + k * 24)
-                typ, s = info & 0xFFFFFFFF, info >> 32
-                p = target + r_off
-                v = sym_addr(s) + addend
-                if typ == R_X86_64_64:
-                    ctypes.c_uint64.from_address(p).value = v & 0xFFFFFFFFFFFFFFFF
-                elif typ == R_X86_64_PC64:
-                    ctypes.c_uint64.from_address(p).value = (v - p) & 0xFFFFFFFFFFFFFFFF
-                elif typ in (R_X86_64_PC32, R_X86_64_PLT32) or typ in _GOT_RELOCS:
-                    if typ in _GOT_RELOCS:
-                        v = self._got_slot(syms[s][0], v - addend) + addend
-                    elif typ == R_X86_64_PLT32 and not -(1 << 31) <= v - p < (1 << 31):
-                        v = self._jump_stub(syms[s][0], v - addend) + addend
-                    d = v - p
-                    if not -(1 << 31) <= d < (1 << 31):
-                        raise Unsupported("pc-relative relocation out of range")
-                    ctypes.c_int32.from_address(p).value = d
-                elif typ in (R_X86_64_32, R_X86_64_32S):
-                    if not 0 <= v < (1 << 31):
-                        raise Unsupported("32-bit absolute relocation out of range")
-                    ctypes.c_uint32.from_address(p).value = v
-                else:
-                    raise Unsupported(f"relocation type {typ}")
-        out = []
-        wanted = set(names)
-        found = {}
-        for k, (name, shndx, _) in enumerate(syms):
-            if name in wanted and shndx not in (SHN_UNDEF,):
-                found[name] = sym_addr(k)
-                self.sizes[found[name]] = sizes[name]
-        for n in names:
-            if n not in found:
-                raise Unsupported(f"symbol {n} not defined")
-            out.append(found[n])
-        return out
+    def place(self, image: bytes, align: int = 4096) -> int:
+        """Copy a pre-linked image (a bundle) into executable memory; its base address."""
+        base = self.alloc(len(image), align)
+        ctypes.memmove(base, image, len(image))
+        return base

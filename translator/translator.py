@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, TextIO
 
 from runtime.hashing import blake2b
-from runtime.memory import GUEST_BASE, PROT_EXEC, PROT_READ, GuestMemory
+from runtime.memory import GUEST_BASE, PROT_EXEC, PROT_READ, PROT_WRITE, GuestMemory
 from translator import translator_fingerprint
+from translator.bundle import Bundle, BundleBuilder
 from translator.disk_cache import DiskCache
 from translator.lift_context import LOOKUP_BITS, LOOKUP_SYMBOL
 from translator.native import THREAD_KEY_SYMBOL, LookupTable, Native, thread_key
@@ -48,6 +49,22 @@ class Unit:
     key: bytes = b""
     layout: tuple[tuple[int, int], ...] = ()  # (block address, instruction count)
     roots: tuple[int, ...] = ()
+
+
+@dataclass
+class Image:
+    """A program image whose units are recorded for the next run: the program, its dynamic
+    linker, each shared library's code mapping."""
+
+    key: bytes  # its manifest/bundle key (file identity, address, policy)
+    lo: int
+    hi: int
+    # Digest of everything its units depend on besides their own records (the executable
+    # bytes and ranges of [lo, hi), translator, window and table layout); None if the image
+    # is not eligible for a bundle (writable code)
+    validity: bytes | None
+    bundle: Bundle | None = None  # the pre-linked image installed at start-up, if any
+    dirty: bool = False  # an invalidation dropped some of its units during this run
 
 
 BUCKET_BITS = 16
@@ -95,7 +112,8 @@ class TranslationStats:
     code_bytes: int = 0
     link_s: float = 0.0  # placing compiled objects in memory
     mcjit_loads: int = 0  # objects our loader left to MCJIT
-    prefetched: int = 0  # units installed at start-up from the image's manifest
+    prefetched: int = 0  # units installed at start-up (image bundles and manifests)
+    bundled: int = 0  # of those, units that came pre-linked in an image bundle
     prefetch_s: float = 0.0
     invalidations: int = 0
     background_jobs: int = 0  # regions optimized on the worker thread
@@ -122,9 +140,10 @@ class Translator:
         # Unit entries by 64 KiB bucket of the guest bytes they cover, so an mmap/munmap/
         # mprotect (ld.so makes dozens) looks at nearby units only, not all of them.
         self._buckets: dict[int, set[int]] = {}
-        # (manifest key, lo, hi) of every image whose units are recorded for the next run:
-        # the program, its dynamic linker and each shared library's code mapping
-        self._images: list[tuple[bytes, int, int]] = []
+        self._images: list[Image] = []
+        # Every object linked in this run, by unit key: what the images' bundles are built
+        # from at exit (units installed from a bundle are already in it)
+        self._objs: dict[bytes, bytes] = {}
         mem.invalidate_hooks.append(self.invalidate)
         # The worker thread installs finished regions itself; this lock keeps the unit maps,
         # the lookup table and the stats consistent between it and the dispatch loop.
@@ -146,9 +165,12 @@ class Translator:
                 add_symbol(name, addr)
         return self._jit
 
-    def _link(self, obj: bytes, names: list[str]) -> list[int]:
-        """Place an object in memory: our own loader, else MCJIT for what it can't handle."""
+    def _link(self, obj: bytes, names: list[str], key: bytes | None = None) -> list[int]:
+        """Place an object in memory: our own loader, else MCJIT for what it can't handle.
+        `key`: the unit's, to keep the object for the image bundle written at exit."""
         t0 = time.perf_counter()
+        if key is not None:
+            self._objs[key] = obj
         addrs = self.loader.load(obj, names)
         if addrs is None:
             self.stats.mcjit_loads += 1
@@ -302,7 +324,7 @@ class Translator:
                 obj = self._compile(region, key, tier, level, hot_threshold)
             else:
                 self.stats.disk_hits += 1
-            (code,) = self._link(obj, [self._name(pc, key)])
+            (code,) = self._link(obj, [self._name(pc, key)], key)
             self.loaded[key] = code
         self._install(region, code, tier, level, hot_threshold, key)
         return True
@@ -377,6 +399,7 @@ class Translator:
             s.translated_insns += job.region.ninsns
             s.code_bytes += len(obj)
             self._for_main.append((job, obj))  # the disk cache belongs to the main thread
+            self._objs[job.key] = obj
             addrs = self.loader.load(obj, [job.name])
             if addrs is None:
                 return  # needs MCJIT, which the main thread owns: linked in drain()
@@ -394,7 +417,7 @@ class Translator:
                 if self.disk is not None:
                     self.disk.put(job.key, obj)
                 if job.key not in self.loaded and job.generation == self.generation:
-                    (code,) = self._link(obj, [job.name])
+                    (code,) = self._link(obj, [job.name], job.key)
                     self.loaded[job.key] = code
                     self._install(job.region, code, "optimized", job.level, None, job.key)
 
@@ -408,11 +431,14 @@ class Translator:
     def _install(self, region: Region, code: int, tier: str, level: int,
                  hot_threshold: int | None, key: bytes,
                  switch: Callable[[int, int], object] | None = None) -> None:
-        pc = region.entry
         hi = max(a + 4 * len(ws) for a, ws in region.blocks.items())
         layout = tuple((a, len(ws)) for a, ws in region.blocks.items())
-        u = Unit(pc, code, min(region.blocks), hi, region.ninsns, len(region.blocks), tier,
-                 level, hot_threshold, key, layout, region.roots)
+        self._add_unit(Unit(region.entry, code, min(region.blocks), hi, region.ninsns,
+                            len(region.blocks), tier, level, hot_threshold, key, layout,
+                            region.roots), switch)
+
+    def _add_unit(self, u: Unit, switch: Callable[[int, int], object] | None = None) -> None:
+        pc, code, tier = u.entry, u.code, u.tier
         old = self.units.get(pc)
         if old is not None:
             self._unindex(old)
@@ -475,27 +501,29 @@ class Translator:
             return self._prefetch(image_key, lo, hi)
 
     def _prefetch(self, image_key: bytes, lo: int, hi: int) -> int:
-        self._images.append((image_key, lo, hi))
+        t0 = time.perf_counter()
+        spans = self._exec_spans(lo, hi)
+        image = Image(image_key, lo, hi, self._validity(spans, lo, hi))
+        self._images.append(image)
         if self.disk is None:
             return 0
-        t0 = time.perf_counter()
+        n = self._install_bundle(image)
+        # Units the bundle could not hold (or all of them, for an image that has none yet)
         wanted = []
-        spans = self._exec_spans(lo, hi)
         for rec in self.disk.get_manifest(image_key):
             region = self._region_from_layout(rec["pc"], rec["layout"], rec.get("roots", []),
                                               spans)
             if region is None:
                 continue
             key = self._key(region, rec["tier"], rec["level"], rec["hot"])
-            if key.hex() == rec["key"]:
+            if key.hex() == rec["key"] and key not in self.loaded:
                 wanted.append((region, rec, key))
         objs = self.disk.get_many([k for _, _, k in wanted])
-        n = 0
         for region, rec, key in wanted:
             obj = objs.get(key)
             if obj is None:
                 continue
-            (code,) = self._link(obj, [self._name(region.entry, key)])
+            (code,) = self._link(obj, [self._name(region.entry, key)], key)
             self.loaded[key] = code
             self._install(region, code, rec["tier"], rec["level"], rec["hot"], key)
             n += 1
@@ -503,19 +531,98 @@ class Translator:
         self.stats.prefetch_s += time.perf_counter() - t0
         return n
 
+    def _validity(self, spans: list[tuple[int, int, bytes]], lo: int, hi: int) -> bytes | None:
+        """What an image's bundled units depend on besides their own records: the image's
+        executable bytes and where they are, and everything else their keys cover. None for
+        an image with writable code, whose bytes a plain guest store can change unseen."""
+        want = PROT_WRITE | PROT_EXEC
+        if any(m.start < hi and m.end > lo and m.prot & want == want for m in self.mem.maps):
+            return None
+        h = blake2b(digest_size=20)
+        h.update(f"{translator_fingerprint()}|{GUEST_BASE}|{LOOKUP_BITS}|"
+                 f"{self.policy.direct_baseline}|{lo}|{hi}".encode())
+        for start, end, data in spans:
+            h.update(struct.pack("<QQ", start, end))
+            h.update(data)
+        return h.digest()
+
+    def _install_bundle(self, image: Image) -> int:
+        """Place the image's pre-linked units and install them all; how many."""
+        assert self.disk is not None
+        if image.validity is None:
+            return 0
+        parts = self.disk.get_bundle_parts(image.key)
+        bundle = Bundle.from_parts(image.validity, parts) if parts else None
+        if bundle is None:
+            return 0
+        t0 = time.perf_counter()
+        base = bundle.place(self.loader)
+        image.bundle = bundle
+        sizes, loaded, add = self.loader.sizes, self.loaded, self._add_unit
+        for pc, off, size, tier, level, hot, key, layout, roots in bundle.entries.values():
+            code = base + off
+            sizes[code] = size
+            loaded[key] = code
+            add(Unit(pc, code, min(a for a, _ in layout),
+                     max(a + 4 * n for a, n in layout), sum(n for _, n in layout),
+                     len(layout), tier, level, hot, key, layout, roots))
+        self.stats.link_s += time.perf_counter() - t0
+        self.stats.bundled += len(bundle.entries)
+        return len(bundle.entries)
+
     def save_manifest(self) -> None:
-        """Record which units this run of the image used, for the next run's prefetch."""
+        """Record which units this run used, for the next run's prefetch: per image, a
+        bundle of pre-linked code (extended with what this run added) and a manifest of the
+        units a bundle cannot hold."""
         if self.disk is None:
             return
-        for image_key, lo, hi in self._images:
+        for image in self._images:
             self._lock.acquire()  # released below: the worker is stopped by now anyway
-            recs = [{"pc": u.entry, "tier": u.tier, "level": u.level, "hot": u.hot_threshold,
-                     "key": u.key.hex(), "layout": u.layout, "roots": u.roots}
-                    for u in self.units.values()
-                    if u.tier != "step" and lo <= u.lo and u.hi <= hi]
+            units = [u for u in self.units.values()
+                     if u.tier != "step" and image.lo <= u.lo and u.hi <= image.hi]
             self._lock.release()
-            if recs:
-                self.disk.put_manifest(image_key, recs)
+            if image.validity is None or image.dirty:
+                self.disk.drop_bundle(image.key)
+                self._put_manifest(image, units)
+                continue
+            left = self._save_bundle(image, units)
+            if left is not None:  # the bundle changed: the manifest lists what it lacks
+                self._put_manifest(image, left)
+
+    def _put_manifest(self, image: Image, units: list[Unit]) -> None:
+        assert self.disk is not None
+        self.disk.put_manifest(image.key, [
+            {"pc": u.entry, "tier": u.tier, "level": u.level, "hot": u.hot_threshold,
+             "key": u.key.hex(), "layout": u.layout, "roots": u.roots} for u in units])
+
+    def _save_bundle(self, image: Image, units: list[Unit]) -> list[Unit] | None:
+        """Link the units the image's bundle lacks into a new part after it and store that;
+        the units left out (objects an image cannot hold), or None if nothing changed."""
+        assert self.disk is not None and image.validity is not None
+        old = image.bundle or Bundle(image.validity)
+        kept = {pc for pc, e in old.entries.items()
+                if (u := self.units.get(pc)) is not None and u.key == e[6]}
+        new = [u for u in units if u.entry not in kept]
+        if not new:
+            return None
+        seq = old.last_seq + 1
+        if len(old.code) > 2 * old.live_bytes() + (1 << 20):
+            # Mostly dead code (units replaced by optimized regions): start a new image from
+            # the per-unit objects rather than keep growing this one.
+            self._objs.update(self.disk.get_many([u.key for u in units
+                                                  if u.key not in self._objs]))
+            old, new = Bundle(image.validity), units
+        builder = BundleBuilder(old)
+        left = []
+        for u in new:
+            obj = self._objs.get(u.key)
+            if obj is None or not builder.add(obj, self._name(u.entry, u.key), (
+                    u.entry, u.tier, u.level, u.hot_threshold, u.key, tuple(u.layout),
+                    tuple(u.roots))):
+                left.append(u)
+        if builder.entries:
+            self.disk.put_bundle_part(image.key, seq, *builder.part())
+        return left
 
     def invalidate(self, start: int, end: int) -> None:
         """Forget every unit lifted from guest bytes in [start, end)."""
@@ -543,6 +650,9 @@ class Translator:
             return
         for pc in dead:
             self._unindex(self.units.pop(pc))
+        for image in self._images:
+            if image.lo < end and image.hi > start:
+                image.dirty = True  # its recorded units are no longer all there
         self.generation += 1
         self.stats.invalidations += len(dead)
         # Chained units reach each other only through the table, so clearing it is enough.
