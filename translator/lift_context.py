@@ -148,10 +148,9 @@ class LiftContext:
         field, index, home_ty = self._home(name)
         ty = "i1" if home_ty == "i8" else home_ty
         if self.direct:
-            # Baseline code: the register lives in the CPU state itself.
-            s = (self.state_ptr(field, index), ty)
-            self._slots[name] = s
-            return s
+            # Baseline code: the register lives in the CPU state itself (its pointer is made
+            # where it is used: see state_ptr).
+            return self.state_ptr(field, index), ty
         p = self.state_ptr(field, index)
         tag = name
 
@@ -316,8 +315,24 @@ class LiftContext:
 
     # ------------------------------------------------------------------ state fields
     def state_ptr(self, name: str, index: int = 0) -> Val:
-        """Pointer to a CPU-state field, computed once per unit in the entry block."""
+        """Pointer to a CPU-state field.
+
+        Optimized regions compute it once, in the entry block (LLVM folds it into every
+        access). Baseline code, compiled by FastISel with the fast register allocator, gets
+        it in the block that uses it: FastISel folds a same-block constant GEP into the
+        load's or store's addressing mode (`mov 0x98(%r12), ...`), while an entry-block GEP
+        is a value live across blocks, which that allocator spills: measured, a unit entry
+        spent ~50 instructions computing and spilling some 25 pointers, and every access
+        reloaded one from the stack."""
         key = f"{name}.{index}"
+        if self.direct and self.b.block is not None and self.b.block is not self.entry:
+            bkey = f"{id(self.b.block)}.{key}"
+            p = self._state_ptrs.get(bkey)
+            if p is None:
+                p = self.b._def("ptr", f"getelementptr inbounds i8, ptr %cpu, i64 "
+                                       f"{offset_of(name, index)}")
+                self._state_ptrs[bkey] = p
+            return p
         p = self._state_ptrs.get(key)
         if p is None:
             p = Val(f"%sp.{key}", "ptr")
