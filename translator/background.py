@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import _thread
 import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -37,6 +38,14 @@ class Job:
     name: str
     level: int
     generation: int
+
+
+# How long the worker may hold the GIL while the guest thread waits for it. The worker lifts
+# in Python; the guest thread needs the GIL at every exit from translated code (a syscall, a
+# miss, a hot exit), and with CPython's default of 5 ms it waited that long at each exit
+# while a region was being lifted: measured on sqlite3, a warm run spent 5.6 s in translated
+# code (GIL waits included) against 2.0 s with the optimizer off.
+SWITCH_INTERVAL_S = 0.0002
 
 
 class _NoLock:
@@ -70,6 +79,7 @@ class BackgroundCompiler:
         # thread that will not exist in the child.
         self.working = _thread.allocate_lock()
 
+
     def submit(self, job: Job) -> None:
         if job.key in self.pending:
             return
@@ -79,6 +89,7 @@ class BackgroundCompiler:
 
             self.jit = JIT(own_context=True, engine=False)
             _unlock_llvmlite()
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
             self._thread = threading.Thread(target=self._run, name="elfjit-optimizer",
                                             daemon=True)
             self._thread.start()

@@ -51,6 +51,7 @@ LOOKUP_DECL = f"@{LOOKUP_SYMBOL} = external global [{1 << LOOKUP_BITS} x [2 x i6
 
 I64 = "i64"
 I32 = "i32"
+VEC = "<2 x i64>"  # a V register's SSA type in optimized regions
 
 
 class Unallocated(Exception):
@@ -147,6 +148,11 @@ class LiftContext:
             return s
         field, index, home_ty = self._home(name)
         ty = "i1" if home_ty == "i8" else home_ty
+        if home_ty == "i128" and not self.direct:
+            # A vector register's SSA value in an optimized region is a <2 x i64>, not an
+            # i128: LLVM carries i128 phis in pairs of general registers, so an FP loop moved
+            # every V register through GPRs (vmovq) on every iteration.
+            home_ty = ty = VEC
         if self.direct:
             # Baseline code: the register lives in the CPU state itself (its pointer is made
             # where it is used: see state_ptr).
@@ -156,7 +162,7 @@ class LiftContext:
 
         def init() -> Val:
             v = Val(f"%s.{tag}.v", home_ty)
-            align = 16 if home_ty == "i128" else (1 if home_ty == "i8" else 8)
+            align = 16 if home_ty in ("i128", VEC) else (1 if home_ty == "i8" else 8)
             self._entry_emit(f"{v.ref} = load {home_ty}, ptr {p.ref}, align {align}")
             if home_ty == "i8":
                 t = Val(f"%s.{tag}.t", "i1")
@@ -171,12 +177,18 @@ class LiftContext:
         ptr, ty = self._slot(name)
         if self.direct and ty == "i1":
             return self.b.trunc(self.b.load("i8", ptr, align=1), "i1")
+        if ty == VEC:
+            return self.b.bitcast(self.b.load(VEC, ptr, align=16), "i128")
         return self.b.load(ty, ptr, align=16 if ty == "i128" else (1 if ty == "i1" else 8))
 
     def put(self, name: str, value: Val) -> None:
         ptr, ty = self._slot(name)
-        assert value.ty == ty, f"{name}: {value.ty} != {ty}"
         self._dirty.add(name)
+        if ty == VEC:
+            assert value.ty == "i128", f"{name}: {value.ty} != i128"
+            self.b.store(self.b.bitcast(value, VEC), ptr, align=16)
+            return
+        assert value.ty == ty, f"{name}: {value.ty} != {ty}"
         if self.direct and ty == "i1":
             self.b.store(self.b.zext(value, "i8"), ptr, align=1)
             return
@@ -407,13 +419,18 @@ class LiftContext:
         self.b.br(blk)
 
     def _hot_again(self, count: Val) -> Val:
-        """Whether a count reached a multiple of the threshold: the hot exit repeats every
-        `hot_threshold` counts, so a unit whose promotion was put off (the optimizer was
-        busy) asks again later, and code that is still running then is what gets built."""
-        b, t = self.b, self.hot_threshold
+        """Whether a count is one at which the unit asks to be optimized: the first power of
+        two at or above `hot_threshold`, then every doubling.
+
+        Asking again lets a unit whose promotion was put off (the optimizer was busy) be
+        built later if it is still running then; doubling the interval bounds how often a
+        put-off unit leaves translated code for Python. With a fixed interval, a sprawling
+        program (sqlite3) made ~10,000 such exits a run, each a trip through Python."""
+        b = self.b
+        t = self.hot_threshold
         assert t is not None
-        rem = b.urem(count, const(I64, t)) if t & (t - 1) else b.and_(count, const(I64, t - 1))
-        return b.icmp("eq", rem, const(I64, 0))
+        pow2 = b.icmp("eq", b.and_(count, b.add(count, const(I64, -1))), const(I64, 0))
+        return b.and_(pow2, b.icmp("uge", count, const(I64, t)))
 
     def branch_if(self, cond: Val, taken: int, not_taken: int) -> None:
         t = self.new_block("t")
@@ -492,7 +509,7 @@ class LiftContext:
             for name in sorted(self._dirty):
                 ptr, ty = self._slots[name]
                 field, index, home_ty = self._home(name)
-                align = 16 if ty == "i128" else (1 if ty == "i1" else 8)
+                align = 16 if ty in ("i128", VEC) else (1 if ty == "i1" else 8)
                 v = b.load(ty, ptr, align=align)
                 if home_ty == "i8":
                     v = b.zext(v, "i8")
@@ -530,16 +547,15 @@ class LiftContext:
             self.store_state("exit_reason", const(I64, EXIT_HOT))
             b.ret_void()
             cnt = self.counter
-            t = self.hot_threshold
             self.entry.lines += [
                 f"  %cnt.old = load i64, ptr {cnt}, align 8",
                 "  %cnt.new = add i64 %cnt.old, 1",
                 f"  store i64 %cnt.new, ptr {cnt}, align 8",
-                f"  %cnt.rem = urem i64 %cnt.new, {t}" if t & (t - 1) else
-                f"  %cnt.rem = and i64 %cnt.new, {t - 1}",
-                "  %cnt.hot = icmp eq i64 %cnt.rem, 0",
-                f"  br i1 %cnt.hot, label %{hot.name}, label %{first.name}",
             ]
+            self.b.position_at_end(self.entry)
+            self.entry.terminated = False
+            hot_now = self._hot_again(Val("%cnt.new", I64))
+            self.b.cbranch(hot_now, hot, first)
         self.entry.terminated = True
 
 

@@ -70,7 +70,13 @@ def offset_addr(ctx: LiftContext, base: Val, off: int) -> Val:
 
 
 def load_value(ctx: LiftContext, addr: Val, acc: Access) -> Val:
-    """Read the access's bytes and widen them as the destination register needs."""
+    """Read the access's bytes and widen them as the destination register needs.
+
+    A 32- or 64-bit SIMD&FP load reads a float or double: FP code uses it as one, and an
+    integer load made LLVM load into a general register and move it across (the NaN fix-up
+    paths look at the operand's bits, which kept the integer view alive)."""
+    if acc.vec and acc.nbytes in (4, 8):
+        return ctx.load(addr, "float" if acc.nbytes == 4 else "double")
     v = ctx.load(addr, f"i{acc.nbytes * 8}")
     if acc.vec:
         return v
