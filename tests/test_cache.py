@@ -201,7 +201,7 @@ def test_bundle_parts_join_only_where_they_continue() -> None:
 
     def part(seq: int, base: int, code: bytes, pc: int, validity: bytes = ok) -> tuple:
         entry = (pc, base, len(code), "baseline", 1, None, bytes(20), ((pc, 1),), ())
-        return (seq, base, marshal.dumps((FORMAT, validity, [], {}, {}, [entry])), code)
+        return (seq, base, marshal.dumps((FORMAT, validity, [], {}, {}, [entry], 0)), code)
 
     old = part(0, 0, b"A" * 16, 0x1000)
     rewrite = part(1, 0, b"B" * 32, 0x2000)

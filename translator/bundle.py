@@ -23,7 +23,11 @@ from dataclasses import dataclass, field
 
 from translator.objload import JMP_STUB, LinkTarget, ObjectLoader, Unsupported, link_object
 
-FORMAT = 1
+FORMAT = 2
+# Where an image's data (the units' counters) starts, from the start of its code: on pages of
+# their own, so a counter update is never a store into code (translator/objload.py). An image
+# holds at most this much code.
+DATA_OFFSET = 256 << 20
 # (offset, host symbol or None for the image's own base, value added)
 Fixup = tuple[int, "str | None", int]
 # (guest pc, code offset, code size, tier, level, hot threshold, key, layout, roots)
@@ -44,6 +48,7 @@ class Bundle:
     stubs: dict[str, int] = field(default_factory=dict)
     entries: dict[int, Entry] = field(default_factory=dict)  # by guest pc
     last_seq: int = -1  # sequence number of the newest stored part
+    data_bytes: int = 0  # zero-initialized data at DATA_OFFSET
 
     @classmethod
     def from_parts(cls, validity: bytes, parts: list[tuple[int, int, bytes, bytes]]
@@ -62,7 +67,7 @@ class Bundle:
         size = 0
         for seq, base, meta, code in parts[starts[-1]:]:
             try:
-                fmt, part_validity, fixups, got, stubs, entries = marshal.loads(meta)
+                fmt, part_validity, fixups, got, stubs, entries, data_end = marshal.loads(meta)
             except (ValueError, EOFError, TypeError):
                 break
             if fmt != FORMAT or part_validity != validity or base != size:
@@ -73,6 +78,7 @@ class Bundle:
             bundle.got, bundle.stubs = got, stubs
             bundle.entries.update((e[0], e) for e in entries)
             bundle.last_seq = seq
+            bundle.data_bytes = data_end
         if not codes:
             return None
         bundle.code = b"".join(codes)
@@ -83,7 +89,7 @@ class Bundle:
 
     def place(self, loader: ObjectLoader) -> int:
         """Copy the image into executable memory and resolve its fix-ups; its base."""
-        base = loader.place(self.code)
+        base = loader.place(self.code, DATA_OFFSET, self.data_bytes)
         for off, symbol, value in self.fixups:
             value += base if symbol is None else loader.external(symbol)
             ctypes.c_uint64.from_address(base + off).value = value & 0xFFFFFFFFFFFFFFFF
@@ -102,24 +108,37 @@ class BundleBuilder(LinkTarget):
         self.got_slots = dict(bundle.got)
         self.stub_slots = dict(bundle.stubs)
         self.entries: list[Entry] = []
+        self.data_end = bundle.data_bytes
 
-    def alloc(self, size: int, align: int) -> int:
+    def alloc(self, size: int, align: int, writable: bool = False) -> int:
         align = max(align, 16)
+        if writable:  # zero-initialized (see zero), so nothing is stored for it
+            pos = (self.data_end + align - 1) & ~(align - 1)
+            self.data_end = pos + size
+            return DATA_OFFSET + pos
         end = self.start + len(self.data)
         pos = (end + align - 1) & ~(align - 1)
+        if pos + size > DATA_OFFSET:
+            raise Unsupported("image full")
         self.data.extend(bytes(pos + size - end))
         return pos
 
+    def _index(self, addr: int, size: int) -> int:
+        if addr >= DATA_OFFSET or addr < self.start:
+            raise Unsupported("initialized data in an image")
+        return addr - self.start
+
     def copy(self, addr: int, data: bytes) -> None:
-        i = addr - self.start
+        i = self._index(addr, len(data))
         self.data[i:i + len(data)] = data
 
     def zero(self, addr: int, size: int) -> None:
-        i = addr - self.start
-        self.data[i:i + size] = bytes(size)
+        if addr < DATA_OFFSET:
+            i = self._index(addr, size)
+            self.data[i:i + size] = bytes(size)
 
     def put32(self, addr: int, value: int) -> None:
-        struct.pack_into("<i", self.data, addr - self.start, value)
+        struct.pack_into("<i", self.data, self._index(addr, 4), value)
 
     def external(self, name: str) -> None:
         return None  # host addresses are known only when the image is placed
@@ -149,13 +168,14 @@ class BundleBuilder(LinkTarget):
         """Link one unit's object and record its entry (pc, then the fields after code
         offset and size); False (and no trace left) if the object needs something an image
         cannot hold."""
-        mark = (len(self.data), len(self.fixups), dict(self.got_slots), dict(self.stub_slots))
+        mark = (len(self.data), len(self.fixups), dict(self.got_slots), dict(self.stub_slots),
+                self.data_end)
         try:
             ((off, size),) = link_object(obj, [name], self)
         except (Unsupported, ValueError, IndexError, struct.error, StopIteration):
             del self.data[mark[0]:]
             del self.fixups[mark[1]:]
-            self.got_slots, self.stub_slots = mark[2], mark[3]
+            self.got_slots, self.stub_slots, self.data_end = mark[2], mark[3], mark[4]
             return False
         self.entries.append((entry[0], off, size, *entry[1:]))
         return True
@@ -163,5 +183,5 @@ class BundleBuilder(LinkTarget):
     def part(self) -> tuple[int, bytes, bytes]:
         """The new part: (base offset, meta, code)."""
         meta = marshal.dumps((FORMAT, self.validity, self.fixups, self.got_slots,
-                              self.stub_slots, self.entries))
+                              self.stub_slots, self.entries, self.data_end))
         return self.start, meta, bytes(self.data)

@@ -18,7 +18,7 @@ import mmap
 import struct
 
 SHT_SYMTAB, SHT_RELA, SHT_NOBITS = 2, 4, 8
-SHF_ALLOC = 2
+SHF_WRITE, SHF_ALLOC = 1, 2
 SHN_UNDEF, SHN_ABS = 0, 0xFFF1
 R_X86_64_64, R_X86_64_PC32, R_X86_64_PLT32 = 1, 2, 4
 R_X86_64_32, R_X86_64_32S = 10, 11
@@ -51,7 +51,13 @@ class LinkTarget:
 
     absolute = False  # whether addresses are final (else offsets from a base set at load)
 
-    def alloc(self, size: int, align: int) -> int:
+    def begin(self, code_bytes: int, data_bytes: int) -> None:
+        """An object needing about this much code and data space is about to be placed."""
+
+    def alloc(self, size: int, align: int, writable: bool = False) -> int:
+        """Space for a section. Writable sections (the units' counters) must not share
+        cache lines, or even pages, with code: a store there is, to the CPU, a store into
+        code it may be executing, and each one costs a self-modifying-code pipeline flush."""
         raise NotImplementedError
 
     def copy(self, addr: int, data: bytes) -> None:
@@ -96,11 +102,13 @@ def link_object(obj: bytes, names: list[str], target: LinkTarget) -> list[tuple[
     shdrs = [_SHDR.unpack_from(obj, shoff + i * 64) for i in range(shnum)]
     shstr_off = shdrs[shstrndx][4]
     # Place every allocated section except unwind tables.
+    placed = [(i, h) for i, h in enumerate(shdrs) if h[2] & SHF_ALLOC and h[5] and
+              _cstr(obj, shstr_off + h[0]) != ".eh_frame"]
+    target.begin(sum(h[5] + h[8] for _, h in placed if not h[2] & SHF_WRITE) + 4096,
+                 sum(h[5] + h[8] for _, h in placed if h[2] & SHF_WRITE))
     addr: dict[int, int] = {}
-    for i, (sh_name, typ, flags, _, off, size, _, _, align, _) in enumerate(shdrs):
-        if not flags & SHF_ALLOC or size == 0 or _cstr(obj, shstr_off + sh_name) == ".eh_frame":
-            continue
-        a = target.alloc(size, align or 1)
+    for i, (_, typ, flags, _, off, size, _, _, align, _) in placed:
+        a = target.alloc(size, align or 1, bool(flags & SHF_WRITE))
         if typ == SHT_NOBITS:
             target.zero(a, size)
         else:
@@ -187,9 +195,12 @@ class ObjectLoader(LinkTarget):
     def __init__(self, symbols: dict[str, int]) -> None:
         self.symbols = symbols  # externally provided addresses (lookup table, globals, ...)
         self._arenas: list[mmap.mmap] = []
+        # The current arena: code from _base up to _end, data in the half after it
         self._base = 0
         self._pos = 0
         self._end = 0
+        self._dpos = 0
+        self._dend = 0
         self._libc = ctypes.CDLL(None)
         # Small-code-model objects reach host symbols through a GOT slot or a jump stub that
         # must lie within +-2 GiB of the code: one of each per symbol and arena.
@@ -197,19 +208,43 @@ class ObjectLoader(LinkTarget):
         self._stubs: dict[tuple[int, str], int] = {}
         self.sizes: dict[int, int] = {}  # code address -> function size (for --perf-map)
 
-    def alloc(self, size: int, align: int) -> int:
-        align = max(align, 16)
-        pos = (self._base + self._pos + align - 1) & ~(align - 1)
-        if pos + size > self._end:
-            n = max(ARENA_BYTES, size + align)
-            # Private: Python's default for anonymous maps is MAP_SHARED, which a forked guest
-            # child would share with its parent, each loading new code over the other's.
-            m = mmap.mmap(-1, n, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
-                          prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
-            self._arenas.append(m)
-            self._base = ctypes.addressof(ctypes.c_char.from_buffer(m))
+    def _map(self, size: int, data: int) -> int:
+        """A new private mapping: `size` bytes of code, then `data` bytes of data on pages
+        of their own (read-write, not executable)."""
+        size = (size + 4095) & ~4095
+        # Private: Python's default for anonymous maps is MAP_SHARED, which a forked guest
+        # child would share with its parent, each loading new code over the other's.
+        m = mmap.mmap(-1, size + data, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+                      prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        self._arenas.append(m)
+        base = ctypes.addressof(ctypes.c_char.from_buffer(m))
+        if data:
+            self._libc.mprotect(ctypes.c_void_p(base + size), ctypes.c_size_t(data),
+                                mmap.PROT_READ | mmap.PROT_WRITE)
+        return base
+
+    def begin(self, code_bytes: int, data_bytes: int) -> None:
+        # An object's code and data go in one arena, so its PC-relative references reach.
+        if self._base + self._pos + code_bytes > self._end or \
+                self._dpos + data_bytes > self._dend:
+            n = max(ARENA_BYTES, code_bytes)
+            d = max(ARENA_BYTES // 8, (data_bytes + 4095) & ~4095)
+            self._base = self._map(n, d)
             self._pos = 0
             self._end = self._base + n
+            self._dpos, self._dend = self._end, self._end + d
+
+    def alloc(self, size: int, align: int, writable: bool = False) -> int:
+        align = max(align, 16)
+        if writable:
+            pos = (self._dpos + align - 1) & ~(align - 1)
+            if pos + size > self._dend:
+                raise Unsupported("data arena full")
+            self._dpos = pos + size
+            return pos
+        pos = (self._base + self._pos + align - 1) & ~(align - 1)
+        if pos + size > self._end:
+            self.begin(size + align, 0)
             pos = (self._base + align - 1) & ~(align - 1)
         self._pos = pos + size - self._base
         return pos
@@ -277,8 +312,9 @@ class ObjectLoader(LinkTarget):
             self.sizes[a] = size
         return [a for a, _ in placed]
 
-    def place(self, image: bytes, align: int = 4096) -> int:
-        """Copy a pre-linked image (a bundle) into executable memory; its base address."""
-        base = self.alloc(len(image), align)
+    def place(self, image: bytes, data_offset: int, data_bytes: int) -> int:
+        """Copy a pre-linked image (a bundle) into executable memory, with `data_bytes` of
+        zeroed data at `data_offset` from its start; its base address."""
+        base = self._map(data_offset, data_bytes)
         ctypes.memmove(base, image, len(image))
         return base
