@@ -42,9 +42,8 @@ class Job:
 
 # How long the worker may hold the GIL while the guest thread waits for it. The worker lifts
 # in Python; the guest thread needs the GIL at every exit from translated code (a syscall, a
-# miss, a hot exit), and with CPython's default of 5 ms it waited that long at each exit
-# while a region was being lifted: measured on sqlite3, a warm run spent 5.6 s in translated
-# code (GIL waits included) against 2.0 s with the optimizer off.
+# miss, a hot exit), and with CPython's default of 5 ms each such exit could wait that long
+# while a region was being lifted.
 SWITCH_INTERVAL_S = 0.0002
 
 
