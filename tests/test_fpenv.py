@@ -63,6 +63,12 @@ OPS = [
     "fcvt h0, s1", "fcvt d0, h1", "frecpe v0.4s, v1.4s", "frsqrte d0, d1",
     "faddp v0.4s, v1.4s, v2.4s", "fabd s0, s1, s2", "fmulx d0, d1, d2", "frecps s0, s1, s2",
     "fcvtas w0, d1", "frinta v0.2d, v1.2d", "fneg d0, d1", "fabs v0.4s, v1.4s",
+    # fixed-point conversions: the 2^fbits scaling must not raise flags of its own
+    "fcvtzs x0, d1, #10", "fcvtzu w0, s1, #32", "fcvtzs w0, d1, #1", "fcvtzu x0, s1, #64",
+    "fcvtzs d0, d1, #3", "fcvtzu s0, s1, #20", "fcvtzs v0.4s, v1.4s, #5",
+    "fcvtzu v0.2d, v1.2d, #60", "fcvtzs v0.2s, v1.2s, #31",
+    "fcvtzu x0, d1", "fcvtzu v0.4s, v1.4s", "fcvtzu v0.2d, v1.2d", "fcvtzs v0.2d, v1.2d",
+    "scvtf d0, x1, #12", "ucvtf s0, w1, #7", "scvtf v0.4s, v1.4s, #3",
 ]
 SPECIAL_D = [0x3FF0000000000000, 0x4008000000000000, 0x7FEFFFFFFFFFFFFF, 0x0010000000000000,
              0x000FFFFFFFFFFFFF, 0x8000000000000001, 0x7FF0000000000000, 0x7FF8000000000001,

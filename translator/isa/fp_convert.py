@@ -9,10 +9,10 @@
   ties-away rounding for A since llvm.round depends on the host rounding mode), then
   llvm.fptosi.sat / fptoui.sat, which is exactly FPToFixed's saturation: NaN -> 0,
   out-of-range -> the nearest representable integer. IOC/IXC are computed from the values.
-- Fixed-point forms scale by 2^fbits in FP: for FCVTZS/ZU the multiply is exact unless it
-  overflows to infinity, which saturates anyway; for SCVTF/UCVTF the single rounding happens
-  in the int -> FP conversion and the power-of-two scaling after it is exact (no result can
-  become denormal with fbits <= 64).
+- Fixed-point forms scale by 2^fbits in FP: for FCVTZS/ZU the operand is first clamped so the
+  multiply is always exact and raises nothing (simd_common.scale_for_fixed); for SCVTF/UCVTF
+  the single rounding happens in the int -> FP conversion and the power-of-two scaling after
+  it is exact (no result can become denormal with fbits <= 64).
 
 Half-precision sources or destinations other than FCVT are FEAT_FP16 and raise Unallocated.
 The FP environment is described in fp_scalar; conversion to half precision still rounds to
@@ -35,7 +35,8 @@ from translator.isa.fp_scalar import (
     read_fp,
 )
 from translator.isa.registry import bit, bits, insn
-from translator.isa.simd_common import raise_conversion_flags, round_ties_away
+from translator.isa.simd_common import fp_to_int as rounded_to_int
+from translator.isa.simd_common import raise_conversion_flags, round_ties_away, scale_for_fixed
 from translator.lift_context import LiftContext, Unallocated, default_nan_mode
 
 # ---------------------------------------------------------------------------------- FCVT
@@ -163,8 +164,7 @@ def fp_to_int(ctx: LiftContext, a: Val, ft: FType, ity: str, signed: bool,
     else:
         a = intr(ctx, "trunc", ft, [a])
     raise_conversion_flags(ctx.b, x, a, int(ity[1:]), not signed)
-    name = f"llvm.fpto{'s' if signed else 'u'}i.sat.{ity}.{_suffix(ft)}"
-    return ctx.b.intrinsic(name, ity, [a])
+    return rounded_to_int(ctx.b, a, ity, not signed)
 
 
 def int_to_fp(ctx: LiftContext, v: Val, ft: FType, signed: bool) -> Val:
@@ -204,8 +204,9 @@ def fp_fixed(ctx: LiftContext, w: int) -> None:
     rn, rd = bits(w, 9, 5), bits(w, 4, 0)
     b = ctx.b
     if rmode == 3:  # FCVTZS, FCVTZU (fixed-point)
-        a = b.fmul(read_fp(ctx, rn, ft), _pow2(ft, fbits))
-        ctx.set_x(rd, fp_to_int(ctx, a, ft, "i64" if sf else "i32", opcode == 0, None))
+        bits_ = 64 if sf else 32
+        a = scale_for_fixed(b, read_fp(ctx, rn, ft), fbits, bits_)
+        ctx.set_x(rd, fp_to_int(ctx, a, ft, f"i{bits_}", opcode == 0, None))
     else:  # SCVTF, UCVTF (fixed-point)
         v = int_to_fp(ctx, ctx.reg(rn, sf), ft, opcode == 2)
         ctx.set_vreg(rd, b.fmul(v, _pow2(ft, -fbits)))

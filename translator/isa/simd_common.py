@@ -270,9 +270,27 @@ def fp_ints(ty: str) -> tuple[str, int, int]:
 
 
 def fp_to_int(b: Builder, f: Val, ity: str, unsigned: bool) -> Val:
-    """FP -> integer rounding toward zero, saturating, NaN -> 0 (FCVTZS/FCVTZU)."""
-    name = "llvm.fptoui.sat" if unsigned else "llvm.fptosi.sat"
-    return b.intrinsic(f"{name}.{mangle(ity)}.{mangle(f.ty)}", ity, [f])
+    """FP -> integer rounding toward zero, saturating, NaN -> 0 (FCVTZS/FCVTZU).
+
+    `f` is already an integer value (the caller rounded it and raised the FPSR flags). The
+    unsigned case is not llvm.fptoui.sat: x86 has no unsigned conversion below AVX-512 and
+    LLVM lowers it as `f - 2^(n-1)` for every lane, an inexact subtraction (spurious IXC) for
+    small values. Here only lanes at or above 2^(n-1) are offset, after clamping at 2^n,
+    which is exact for them.
+    """
+    if not unsigned:
+        return b.intrinsic(f"llvm.fptosi.sat.{mangle(ity)}.{mangle(f.ty)}", ity, [f])
+    n = int(ity.split(" x i")[1][:-1]) if ity.startswith("<") else int(ity[1:])
+    top = _fconst_like(f.ty, 2.0 ** (n - 1))
+    big = b.fcmp("oge", f, top)
+    # above the range the result saturates anyway: 2^n keeps the subtraction exact
+    over = _fconst_like(f.ty, 2.0 ** n)
+    f = b.select(b.fcmp("oge", f, over), over, f)
+    d = b.fsub(f, b.select(big, top, _fconst_like(f.ty, 0.0)))
+    i = b.intrinsic(f"llvm.fptosi.sat.{mangle(ity)}.{mangle(f.ty)}", ity, [d])
+    c = (lambda v: vconst(ity, v)) if ity.startswith("<") else (lambda v: const(ity, v))
+    low = b.select(b.icmp("slt", i, c(0)), c(0), i)
+    return b.select(big, b.xor(i, c(1 << (n - 1))), low)
 
 
 def default_nan(ty: str) -> Val:
@@ -398,3 +416,21 @@ def raise_conversion_flags(b: Builder, x: Val, rounded: Val, bits: int, unsigned
             inexact, b.xor(invalid, _all_ones_like(b, invalid))))), const("i64", FPSR_IXC),
             const("i64", 0)))
     raise_fp_bits_rare(b, flags)
+
+
+def scale_for_fixed(b: Builder, x: Val, fbits: int, bits: int) -> Val:
+    """x * 2^fbits for FCVTZS/FCVTZU (fixed point), raising no flags of its own.
+
+    FPToFixed scales exactly (in the reals) and rounds once; a host multiply is exact too,
+    except that it overflows to infinity (raising Overflow and Inexact, which Arm does not)
+    for large x. Magnitudes above 2^(bits - fbits) saturate whatever they are, so they are
+    clamped to that power of two first (sign kept): the product is then at most 2^bits,
+    still out of range (IOC from raise_conversion_flags), and always exact. NaNs pass
+    through (the fabs compare is false for them).
+    """
+    if not fbits:
+        return x
+    limit = _fconst_like(x.ty, 2.0 ** (bits - fbits))
+    big = b.fcmp("ogt", intr(b, "llvm.fabs", [x]), limit)
+    x = b.select(big, intr(b, "llvm.copysign", [limit, x]), x)
+    return b.fmul(x, _fconst_like(x.ty, 2.0 ** fbits))

@@ -15,10 +15,13 @@ from translator.isa.simd_common import (
     fp_to_int,
     fvconst,
     half,
+    intr,
+    raise_conversion_flags,
     read,
     read_full,
     rshr_imm,
     sat_trunc,
+    scale_for_fixed,
     set_qc,
     shl_imm,
     shr_imm,
@@ -115,10 +118,10 @@ def _fixed(ctx: LiftContext, u: int, opc: int, a: Val, fbits: int) -> Val:
     if opc == 0x1C:
         f = (b.uitofp if u else b.sitofp)(a, fty)
         return b.fmul(f, fvconst(fty, 2.0 ** -fbits)) if fbits else f
-    f = b.bitcast(a, fty)
-    if fbits:
-        f = b.fmul(f, fvconst(fty, 2.0 ** fbits))
-    return fp_to_int(b, f, a.ty, bool(u))
+    f = scale_for_fixed(b, b.bitcast(a, fty), fbits, eb)
+    r = intr(b, "llvm.trunc", [f])
+    raise_conversion_flags(b, f, r, eb, bool(u))
+    return fp_to_int(b, r, a.ty, bool(u))
 
 
 def _esize(immh: int) -> int:
