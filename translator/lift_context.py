@@ -565,6 +565,20 @@ def _state_field(b: Builder, name: str) -> Val:
     return b._def("ptr", f"getelementptr inbounds i8, ptr %cpu, i64 {offset_of(name)}")
 
 
+def fpcr_value(b: Builder) -> Val:
+    """The guest FPCR as i64, for software FP paths that follow RMode/FZ/DN/AHP themselves.
+
+    Like default_nan_mode, a plain load is always current inside a unit (FPCR is changed only
+    through an exit to Python).
+    """
+    return b.load(I64, _state_field(b, "fpcr"), align=8)
+
+
+def fpcr_bit(b: Builder, fpcr: Val, bit: int) -> Val:
+    """i1: bit `bit` of an FPCR value from fpcr_value."""
+    return b.icmp("ne", b.and_(fpcr, const(I64, 1 << bit)), const(I64, 0))
+
+
 def default_nan_mode(b: Builder) -> Val:
     """FPCR.DN as i1, read from the CPU state.
 

@@ -365,6 +365,10 @@ def fccmp(ctx: LiftContext, w: int) -> None:
     b = ctx.b
     holds = ctx.cond_holds(bits(w, 15, 12))
     a, c = read_fp(ctx, bits(w, 9, 5), ft), read_fp(ctx, bits(w, 20, 16), ft)
+    # When the condition fails nothing is compared: zeros keep the host compare (which runs
+    # either way) from raising Invalid for a signalling NaN operand.
+    zero_ = fconst_bits(ft, 0)
+    a, c = b.select(holds, a, zero_), b.select(holds, c, zero_)
     nzcv = bits(w, 3, 0)
     flags = fcmp_flags(ctx, a, c)
     ctx.set_nzcv(*(b.select(holds, f, const("i1", (nzcv >> (3 - i)) & 1))

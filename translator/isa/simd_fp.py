@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from runtime.fpenv import FPSR_IOC
 from translator.ir import Builder, Val, const
+from translator.isa.fp_convert import half_to_wider, to_half_lane
+from translator.isa.fp_scalar import SINGLE
 from translator.isa.registry import bit, bits, insn
 from translator.isa.simd_common import (
     default_nan,
@@ -35,6 +37,8 @@ from translator.lift_context import (
     LiftContext,
     Unallocated,
     default_nan_mode,
+    fpcr_value,
+    raise_fp_bits_rare,
     raise_fp_flags_rare,
 )
 
@@ -77,12 +81,15 @@ def fp_arith(b: Builder, kind: str, a: Val, c: Val) -> Val:
         r = {"add": b.fadd, "sub": b.fsub, "mul": b.fmul, "div": b.fdiv}[kind](a, c)
         return _as_fp(b, process_nans(b, r, [a, c]), ty)
     if kind == "mulx":  # FMULX: inf * 0 = +-2.0
-        r = b.fmul(a, c)
+        # inf * 0 lanes multiply zeros instead: the host multiply would raise Invalid
+        iz = _inf_times_zero(b, a, c)
+        zero_ = fvconst(ty, 0.0)
+        r = b.fmul(b.select(iz, zero_, a), b.select(iz, zero_, c))
         ia, ic = b.bitcast(a, _ity(ty)), b.bitcast(c, _ity(ty))
         eb = int(_ity(ty).split(" x i")[1][:-1])
         sign = b.and_(b.xor(ia, ic), vconst(_ity(ty), 1 << (eb - 1)))
         two = b.or_(b.bitcast(fvconst(ty, 2.0), _ity(ty)), sign)
-        r = b.select(_inf_times_zero(b, a, c), b.bitcast(two, ty), r)
+        r = b.select(iz, b.bitcast(two, ty), r)
         return _as_fp(b, process_nans(b, r, [a, c]), ty)
     if kind == "abd":
         d = fp_arith(b, "sub", a, c)
@@ -275,9 +282,12 @@ def two_reg_misc_fp(ctx: LiftContext, w: int) -> None:
     b = ctx.b
     q, u, a_, sz, opc = bit(w, 30), bit(w, 29), bit(w, 23), bit(w, 22), bits(w, 16, 12)
     rn, rd = bits(w, 9, 5), bits(w, 4, 0)
-    if opc in (0x16, 0x17) and not a_:  # FCVTN(2)/FCVTXN(2)/FCVTL(2): double <-> single only
-        if not sz or (u and opc == 0x17):
+    if opc in (0x16, 0x17) and not a_:  # FCVTN(2)/FCVTXN(2)/FCVTL(2)
+        if u and (opc == 0x17 or not sz):
             raise Unallocated
+        if not sz:  # single <-> half
+            _half_narrow_widen(ctx, opc == 0x16, q, rn, rd)
+            return
         if opc == 0x16:
             src = ctx.vreg_as(rn, "<2 x double>")
             r = round_to_odd(b, src) if u else b.fptrunc(src, "<2 x float>")
@@ -300,6 +310,30 @@ def two_reg_misc_fp(ctx: LiftContext, w: int) -> None:
     else:
         v = ctx.vreg_as(rn, fty_of(sz, lanes))
     write(ctx, rd, misc_op(ctx, op, v))
+
+
+def _half_narrow_widen(ctx: LiftContext, narrow: bool, q: int, rn: int, rd: int) -> None:
+    """FCVTN(2) Vd.4H/8H, Vn.4S and FCVTL(2) Vd.4S, Vn.4H/8H: lane by lane with the scalar
+    FPConvert of fp_convert (FPCR.RMode/FZ/DN/AHP, FPSR flags ORed over the lanes)."""
+    b = ctx.b
+    fpcr = fpcr_value(b)
+    if narrow:
+        src = ctx.vreg_as(rn, "<4 x i32>")
+        r, flags = Val("poison", "<4 x i16>"), const("i64", 0)
+        for i in range(4):
+            h, f = to_half_lane(ctx, b.extractelement(src, i), SINGLE, fpcr)
+            r, flags = b.insertelement(r, h, i), b.or_(flags, f)
+        raise_fp_bits_rare(b, flags)
+        if q:
+            r = b.shufflevector(ctx.vreg_as(rd, "<4 x i16>"), r, list(range(8)))
+        write(ctx, rd, r)
+        return
+    src = ctx.vreg_as(rn, "<8 x i16>")
+    out = Val("poison", "<4 x float>")
+    for i in range(4):
+        lane = b.extractelement(src, i + 4 * q)
+        out = b.insertelement(out, half_to_wider(ctx, lane, SINGLE, fpcr), i)
+    write(ctx, rd, out)
 
 
 def round_to_odd(b: Builder, x: Val) -> Val:
