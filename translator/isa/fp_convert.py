@@ -48,6 +48,7 @@ from translator.lift_context import (
     LiftContext,
     Unallocated,
     default_nan_mode,
+    flush_to_zero_fixup,
     fpcr_bit,
     fpcr_value,
     raise_fp_bits_rare,
@@ -221,6 +222,7 @@ def fcvt(ctx: LiftContext, w: int) -> None:
         return
     a = b.bitcast(a_bits, src.ty)
     r = b.fpext(a, dst.ty) if dst.width > src.width else b.fptrunc(a, dst.ty)
+    flush_to_zero_fixup(b, [a], after=r)
     nan = b.bitcast(convert_nan(ctx, a_bits, src, dst), dst.ty)
     ctx.set_vreg(rd, b.select(is_nan(ctx, a), nan, r))
 
@@ -250,7 +252,9 @@ def fp_to_int(ctx: LiftContext, a: Val, ft: FType, ity: str, signed: bool,
 
 def int_to_fp(ctx: LiftContext, v: Val, ft: FType, signed: bool) -> Val:
     b = ctx.b
-    return b.sitofp(v, ft.ty) if signed else b.uitofp(v, ft.ty)
+    r = b.sitofp(v, ft.ty) if signed else b.uitofp(v, ft.ty)
+    flush_to_zero_fixup(b, [], after=r)  # its Inexact, taken out of MXCSR under FZ
+    return r
 
 
 def _pow2(ft: FType, e: int) -> Val:
@@ -286,7 +290,9 @@ def fp_fixed(ctx: LiftContext, w: int) -> None:
     b = ctx.b
     if rmode == 3:  # FCVTZS, FCVTZU (fixed-point)
         bits_ = 64 if sf else 32
-        a = scale_for_fixed(b, read_fp(ctx, rn, ft), fbits, bits_)
+        x = read_fp(ctx, rn, ft)
+        flush_to_zero_fixup(b, [x], host_op=False)  # the scaled value is never a denormal
+        a = scale_for_fixed(b, x, fbits, bits_)
         ctx.set_x(rd, fp_to_int(ctx, a, ft, f"i{bits_}", opcode == 0, None))
     else:  # SCVTF, UCVTF (fixed-point)
         v = int_to_fp(ctx, ctx.reg(rn, sf), ft, opcode == 2)

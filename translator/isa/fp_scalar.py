@@ -35,6 +35,7 @@ from translator.lift_context import (
     LiftContext,
     Unallocated,
     default_nan_mode,
+    flush_to_zero_fixup,
     raise_fp_flags,
     raise_fp_flags_rare,
 )
@@ -119,7 +120,9 @@ def process_nans(ctx: LiftContext, ft: FType, ops: list[Val], r: Val) -> Val:
     it cost ~10 host instructions per FP operation, several times the operation itself.
     """
     b = ctx.b
-    return b.unless_rare(is_nan(ctx, r), r, lambda: b.bitcast(_arm_nan(ctx, ft, ops), ft.ty))
+    out = b.unless_rare(is_nan(ctx, r), r, lambda: b.bitcast(_arm_nan(ctx, ft, ops), ft.ty))
+    flush_to_zero_fixup(b, ops)  # after the NaN test, so the host operation has run
+    return out
 
 
 def _arm_nan(ctx: LiftContext, ft: FType, ops: list[Val]) -> Val:
@@ -264,7 +267,9 @@ def fp_max_min(ctx: LiftContext, ft: FType, a: Val, c: Val, is_max: bool) -> Val
     b.br(join)
     b.position_at_end(join)
     assert here is not None and fast_end is not None and slow_end is not None
-    return b.phi(ft.ty, [(r, fast_end), (n, slow_end)])
+    out = b.phi(ft.ty, [(r, fast_end), (n, slow_end)])
+    flush_to_zero_fixup(b, [a, c], host_op=False)
+    return out
 
 
 def fp_max_min_num(ctx: LiftContext, ft: FType, a: Val, c: Val, is_max: bool) -> Val:
@@ -357,6 +362,7 @@ def fcmp(ctx: LiftContext, w: int) -> None:
     ctx.set_nzcv(*flags)
     if bit(w, 4):
         raise_fp_flags_rare(ctx.b, flags[3], FPSR_IOC)
+    flush_to_zero_fixup(ctx.b, [a, c], host_op=False)
 
 
 @insn("000 11110 xx 1 xxxxx xxxx 01 xxxxx x xxxx", name="FCCMP/FCCMPE")
@@ -368,13 +374,14 @@ def fccmp(ctx: LiftContext, w: int) -> None:
     # When the condition fails nothing is compared: zeros keep the host compare (which runs
     # either way) from raising Invalid for a signalling NaN operand.
     zero_ = fconst_bits(ft, 0)
-    a, c = b.select(holds, a, zero_), b.select(holds, c, zero_)
+    a, c = b.opaque(b.select(holds, a, zero_)), b.opaque(b.select(holds, c, zero_))
     nzcv = bits(w, 3, 0)
     flags = fcmp_flags(ctx, a, c)
     ctx.set_nzcv(*(b.select(holds, f, const("i1", (nzcv >> (3 - i)) & 1))
                    for i, f in enumerate(flags)))
     if bit(w, 4):  # FCCMPE: a quiet NaN raises Invalid too
         raise_fp_flags_rare(b, b.and_(holds, flags[3]), FPSR_IOC)
+    flush_to_zero_fixup(b, [a, c], host_op=False)  # zeros when nothing is compared
 
 
 @insn("000 11110 xx 1 xxxxx xxxx 11 xxxxx xxxxx", name="FCSEL")

@@ -14,6 +14,7 @@ so the same code serves both.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from runtime.fpenv import FPSR_IOC, FPSR_IXC
 from translator.ir import Builder, Val, const
@@ -21,6 +22,7 @@ from translator.lift_context import (
     LiftContext,
     Unallocated,
     default_nan_mode,
+    flush_to_zero_fixup,
     raise_fp_bits_rare,
     raise_fp_flags,
 )
@@ -298,13 +300,15 @@ def default_nan(ty: str) -> Val:
     return vconst(ity, expo | quiet)
 
 
-def process_nans(b: Builder, result: Val, ops: list[Val]) -> Val:
+def process_nans(b: Builder, result: Val, ops: list[Val],
+                 redo: Callable[[list[Val]], Val] | None = None) -> Val:
     """AArch64 NaN propagation for a lane-wise FP result (FPCR.DN = 0).
 
     LLVM leaves the payload and sign of a NaN result unspecified (x86 makes a negative default
     NaN); AArch64 returns the first signalling NaN operand quietened, else the first quiet NaN
     operand, else the positive default NaN. Returned as the result's integer-lane vector. The
     per-lane fix-up runs on a cold path taken only when some lane of the result is a NaN.
+    `redo` (the operation on `ops`) lets FPCR.FZ's flag fix-up tell lanes apart.
     """
     ity, expo, quiet = fp_ints(result.ty)
     res_i = b.bitcast(result, ity)
@@ -335,7 +339,10 @@ def process_nans(b: Builder, result: Val, ops: list[Val]) -> Val:
         out = b.select(default_nan_mode(b), default_nan(result.ty), out)
         return b.select(rnan, out, res_i)
 
-    return b.unless_rare(any_nan, res_i, fixed)
+    out = b.unless_rare(any_nan, res_i, fixed)
+    # after the NaN test, so the host operation has run
+    flush_to_zero_fixup(b, ops, redo=redo, result=result)
+    return out
 
 
 def _all_ones_like(b: Builder, v: Val) -> Val:
@@ -416,6 +423,7 @@ def raise_conversion_flags(b: Builder, x: Val, rounded: Val, bits: int, unsigned
             inexact, b.xor(invalid, _all_ones_like(b, invalid))))), const("i64", FPSR_IXC),
             const("i64", 0)))
     raise_fp_bits_rare(b, flags)
+    flush_to_zero_fixup(b, [x], host_op=False)  # FPUnpack flushed a denormal x: IDC
 
 
 def scale_for_fixed(b: Builder, x: Val, fbits: int, bits: int) -> Val:

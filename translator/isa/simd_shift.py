@@ -31,7 +31,7 @@ from translator.isa.simd_common import (
     write_upper,
     zero,
 )
-from translator.lift_context import LiftContext, Unallocated
+from translator.lift_context import LiftContext, Unallocated, flush_to_zero_fixup
 
 _SAME = {0x00, 0x02, 0x04, 0x06, 0x08, 0x0A, 0x0C, 0x0E}  # result as wide as the source
 _NARROW = {0x10, 0x11, 0x12, 0x13}
@@ -117,8 +117,11 @@ def _fixed(ctx: LiftContext, u: int, opc: int, a: Val, fbits: int) -> Val:
     fty = with_elt(a.ty, "float" if eb == 32 else "double")
     if opc == 0x1C:
         f = (b.uitofp if u else b.sitofp)(a, fty)
+        flush_to_zero_fixup(b, [], after=f)  # its Inexact, taken out of MXCSR under FZ
         return b.fmul(f, fvconst(fty, 2.0 ** -fbits)) if fbits else f
-    f = scale_for_fixed(b, b.bitcast(a, fty), fbits, eb)
+    x = b.bitcast(a, fty)
+    flush_to_zero_fixup(b, [x], host_op=False)  # the scaled value is never a denormal
+    f = scale_for_fixed(b, x, fbits, eb)
     r = intr(b, "llvm.trunc", [f])
     raise_conversion_flags(b, f, r, eb, bool(u))
     return fp_to_int(b, r, a.ty, bool(u))
