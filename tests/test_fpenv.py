@@ -157,3 +157,38 @@ def test_fused_multiply_add_quiet_nan_addend_with_inf_times_zero(op: str) -> Non
             st.v[1], st.v[2], st.v[0] = rep(a), rep(c), rep(qnan)
         d = compare_fp_env(op, st)
         assert not d, f"FPCR {fpcr:#x}: {d[:4]}"
+
+
+# Operand values for sequences under FZ: products of the two tiny ones are flushed, the
+# others give inexact results, and the denormals are flushed on input.
+SEQ_D = [0x1A70000000000000, 0x20B0000000000000, 0x3FF5555555555555, 0x4008000000000000,
+         0x000FFFFFFFFFFFFF, 0x8000000000000001, 0x3FF0000000000000]
+SEQ_S = [0x0C000000, 0x10000000, 0x3FAAAAAB, 0x40400000, 0x007FFFFF, 0x80000001, 0x3F800000]
+SEQ_OPS = ["fmul d0, d1, d2", "fdiv d3, d4, d5", "fmul v6.2d, v1.2d, v2.2d", "fadd s7, s1, s4",
+           "fcvt s8, d1", "fmadd d9, d1, d2, d4", "fmul v10.4s, v1.4s, v2.4s", "fcmp d1, d2",
+           "fsqrt d11, d4", "fcvtzs x0, d1", "frecpe d12, d1", "fcvt h13, s2"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fz_flags_over_sequences(seed: int) -> None:
+    """Under FPCR.FZ the flags of each operation are fixed up right after it (IDC for a
+    flushed input, UFC without IXC for a flushed result), so an earlier or later inexact
+    operation must neither be lost nor blamed: short sequences mixing flushing, inexact and
+    exact operations (scalar and vector, lanes mixed) from every FPCR setting, against
+    Unicorn."""
+    rng = random.Random(f"fz-seq-{seed}")
+    failures = []
+    for i in range(16):
+        st = State.random(rng)
+        st.fpcr = FPCRS[i] | (1 << 24)
+        for r in range(1, 6):
+            lo = rng.choice(SEQ_D) if rng.random() < 0.5 else \
+                (rng.choice(SEQ_S) << 32) | rng.choice(SEQ_S)
+            hi = rng.choice(SEQ_D) if rng.random() < 0.5 else \
+                (rng.choice(SEQ_S) << 32) | rng.choice(SEQ_S)
+            st.v[r] = (hi << 64) | lo
+        ops = rng.sample(SEQ_OPS, rng.randrange(2, 5))
+        d = compare_fp_env("; ".join(ops), st)
+        if d:
+            failures.append((ops, hex(st.fpcr), d[:4]))
+    assert not failures, failures[:3]

@@ -16,8 +16,9 @@ The FP environment (runtime/fpenv.py): FPCR.RMode and FZ are the host MXCSR's ro
 and FTZ/DAZ while translated code runs, so hardware operations round and flush as the guest
 asked and raise the FPSR flags themselves; the NaN fix-up path applies FPCR.DN and raises IOC
 (LLVM may decide a result is NaN without executing the host instruction that would have).
-Known differences, documented in tests/test_fpenv.py and tests/difftest.py: IDC is never set,
-and with FZ a flushed result also raises IXC (x86 FTZ reports it as inexact).
+With FPCR.FZ, what DAZ/FTZ do not report as Arm does (IDC for a flushed input; UFC without
+IXC for a flushed result) is fixed up after each operation by
+lift_context.flush_to_zero_fixup, on a branch taken only when FZ is set.
 Not implemented (SIGILL, like a core without them): FEAT_FP16 half-precision arithmetic and
 BFCVT (FEAT_BF16). FRINT32/64 live in fp_frintts, FJCVTZS in fp_jscvt.
 """
