@@ -75,6 +75,8 @@ class Function:
         self.attrs = attrs
         self.blocks: list[Block] = []
         self._tmp = 0
+        # values computed once in the entry block, by name (lift_context.flush_to_zero_mode)
+        self.entry_values: dict[str, Val] = {}
 
     def new_block(self, hint: str = "b") -> Block:
         b = Block(f"{hint}.{len(self.blocks)}")

@@ -39,6 +39,7 @@ from translator.lift_context import (
     flush_to_zero_fixup,
     raise_fp_flags,
     raise_fp_flags_rare,
+    unless_rare_or_fz,
 )
 
 
@@ -121,9 +122,10 @@ def process_nans(ctx: LiftContext, ft: FType, ops: list[Val], r: Val) -> Val:
     it cost ~10 host instructions per FP operation, several times the operation itself.
     """
     b = ctx.b
-    out = b.unless_rare(is_nan(ctx, r), r, lambda: b.bitcast(_arm_nan(ctx, ft, ops), ft.ty))
-    flush_to_zero_fixup(b, ops)  # after the NaN test, so the host operation has run
-    return out
+    # (the FZ flag fix-up shares the branch; it follows the host operation, which the branch
+    # condition depends on)
+    return unless_rare_or_fz(b, is_nan(ctx, r), r,
+                             lambda: b.bitcast(_arm_nan(ctx, ft, ops), ft.ty), ops, r)
 
 
 def _arm_nan(ctx: LiftContext, ft: FType, ops: list[Val]) -> Val:

@@ -25,6 +25,7 @@ from translator.lift_context import (
     flush_to_zero_fixup,
     raise_fp_bits_rare,
     raise_fp_flags,
+    unless_rare_or_fz,
 )
 
 QC_BIT = 27  # FPSR.QC: cumulative saturation
@@ -339,10 +340,9 @@ def process_nans(b: Builder, result: Val, ops: list[Val],
         out = b.select(default_nan_mode(b), default_nan(result.ty), out)
         return b.select(rnan, out, res_i)
 
-    out = b.unless_rare(any_nan, res_i, fixed)
-    # after the NaN test, so the host operation has run
-    flush_to_zero_fixup(b, ops, redo=redo, result=result)
-    return out
+    # (the FZ flag fix-up shares the branch; it follows the host operation, which the branch
+    # condition depends on)
+    return unless_rare_or_fz(b, any_nan, res_i, fixed, ops, result, redo=redo)
 
 
 def _all_ones_like(b: Builder, v: Val) -> Val:

@@ -41,6 +41,7 @@ from translator.lift_context import (
     Unallocated,
     default_nan_mode,
     flush_to_zero_fixup,
+    flush_to_zero_mode,
     fpcr_value,
     raise_fp_bits_rare,
     raise_fp_flags_rare,
@@ -69,7 +70,7 @@ def _is_zero(b: Builder, v: Val) -> Val:
     n = vec_shape(ity)[0]
     eb = int(ity.split(" x i")[1][:-1])
     mag = b.and_(b.bitcast(v, ity), vconst(ity, (1 << (eb - 1)) - 1))
-    fz = b.icmp("ne", b.and_(fpcr_value(b), const("i64", 1 << 24)), const("i64", 0))
+    fz = flush_to_zero_mode(b)
     min_normal = expo & -expo  # the lowest exponent bit: the smallest normal's bits
     limit = b.select(fz, const(f"i{eb}", min_normal), const(f"i{eb}", 1))
     return b.icmp("ult", mag, splat(b, limit, n))
