@@ -65,6 +65,7 @@ FIELDS: tuple[Field, ...] = (
     # state up per host thread and siglongjmp to `jmpbuf`, so each guest thread has its own.
     Field("in_native", 8),
     Field("halt", 8),  # set by another thread before it signals this one to stop
+    Field("mxcsr", 8),  # scratch for STMXCSR/LDMXCSR on the FPCR.FZ paths (lift_context)
     Field("jmpbuf", 1, 512, 16),  # the trampoline's sigjmp_buf (glibc's is 200 bytes)
 )
 

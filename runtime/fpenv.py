@@ -37,7 +37,10 @@ MXCSR_MASKS = 0x1F80  # every exception masked: flags only, never a trap
 MXCSR_DAZ, MXCSR_FTZ = 1 << 6, 1 << 15
 # (MXCSR flag bit, FPSR bit) pairs. DE has no partner: x86 sets it for any denormal operand
 # when DAZ is off, while Arm's IDC means "a denormal input was flushed" (FZ = 1), and with DAZ
-# on x86 does not report the flush at all, so IDC is not derived from the host.
+# on x86 does not report the flush at all (checked on the host: DAZ+FTZ, denormal + 1.0 raises
+# nothing; FTZ alone raises DE and PE but computes with the denormal). So IDC, and the UFC
+# without IXC of a result FTZ flushed (x86 raises UE and PE), are made in translated code
+# (translator/lift_context.py: flush_to_zero_fixup), on a path taken only when FZ is set.
 MXCSR_TO_FPSR = ((0, FPSR_IOC), (2, FPSR_DZC), (3, FPSR_OFC), (4, FPSR_UFC), (5, FPSR_IXC))
 
 

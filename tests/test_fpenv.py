@@ -18,6 +18,7 @@ from difftest import State, compare_fp_env
 # FPCR values: each rounding mode, with and without FZ and DN.
 FPCRS = [(rmode << 22) | fz | dn for rmode in range(4) for fz in (0, 1 << 24)
          for dn in (0, 1 << 25)]
+FPCR_AHP = 1 << 26
 
 
 @pytest.mark.qemu
@@ -63,6 +64,20 @@ OPS = [
     "fcvt h0, s1", "fcvt d0, h1", "frecpe v0.4s, v1.4s", "frsqrte d0, d1",
     "faddp v0.4s, v1.4s, v2.4s", "fabd s0, s1, s2", "fmulx d0, d1, d2", "frecps s0, s1, s2",
     "fcvtas w0, d1", "frinta v0.2d, v1.2d", "fneg d0, d1", "fabs v0.4s, v1.4s",
+    # conversions to and from half precision (FPConvert: RMode, FZ on the source, DN, AHP)
+    "fcvt h0, d1", "fcvtn v0.4h, v1.4s", "fcvtn2 v0.8h, v1.4s", "fcvtl v0.4s, v1.4h",
+    "fcvtl2 v0.4s, v1.8h", "fcvt s0, h1",
+    # estimates (FPRecipEstimate, FPRSqrtEstimate, FPRecpX) in every size; the unsigned
+    # integer estimates, which have no FP environment
+    "frecpe s0, s1", "frecpe d0, d1", "frecpe v0.2s, v1.2s", "frecpe v0.2d, v1.2d",
+    "frsqrte s0, s1", "frsqrte v0.4s, v1.4s", "frsqrte v0.2s, v1.2s", "frsqrte v0.2d, v1.2d",
+    "frecpx d0, d1", "frecpx s0, s1", "urecpe v0.4s, v1.4s", "ursqrte v0.2s, v1.2s",
+    # fixed-point conversions: the 2^fbits scaling must not raise flags of its own
+    "fcvtzs x0, d1, #10", "fcvtzu w0, s1, #32", "fcvtzs w0, d1, #1", "fcvtzu x0, s1, #64",
+    "fcvtzs d0, d1, #3", "fcvtzu s0, s1, #20", "fcvtzs v0.4s, v1.4s, #5",
+    "fcvtzu v0.2d, v1.2d, #60", "fcvtzs v0.2s, v1.2s, #31",
+    "fcvtzu x0, d1", "fcvtzu v0.4s, v1.4s", "fcvtzu v0.2d, v1.2d", "fcvtzs v0.2d, v1.2d",
+    "scvtf d0, x1, #12", "ucvtf s0, w1, #7", "scvtf v0.4s, v1.4s, #3",
 ]
 SPECIAL_D = [0x3FF0000000000000, 0x4008000000000000, 0x7FEFFFFFFFFFFFFF, 0x0010000000000000,
              0x000FFFFFFFFFFFFF, 0x8000000000000001, 0x7FF0000000000000, 0x7FF8000000000001,
@@ -71,21 +86,21 @@ SPECIAL_S = [0x3F800000, 0x40400000, 0x7F7FFFFF, 0x00800000, 0x007FFFFF, 0x80000
              0x7F800000, 0x7FC00001, 0x7F800001, 0x33800000, 0xBFC00000, 0]
 
 
+# half precision: 1.0, max normal, min normal, max denormal, min denormal, inf, qNaN, sNaN
+SPECIAL_H = [0x3C00, 0x7BFF, 0x0400, 0x03FF, 0x8001, 0x7C00, 0x7E01, 0x7C01, 0]
+
+
 def _value(rng: random.Random) -> int:
     d = rng.choice(SPECIAL_D + [rng.getrandbits(64)])
     s = rng.choice(SPECIAL_S + [rng.getrandbits(32)])
-    return (rng.getrandbits(64) << 64) | (s << 32) | s if rng.random() < 0.5 else \
-        (d << 64) | d
+    kind = rng.random()
+    if kind < 0.2:  # half-precision lanes
+        return sum(rng.choice(SPECIAL_H + [rng.getrandbits(16)]) << (16 * k) for k in range(8))
+    return (rng.getrandbits(64) << 64) | (s << 32) | s if kind < 0.6 else (d << 64) | d
 
 
-# Known gaps, kept as strict xfails so a fix shows up: these compute in software and do not
-# yet follow FPCR.RMode/FZ/DN or raise FPSR flags (correct with the default FPCR = 0, which the
-# ISA tests check).
-KNOWN_GAPS = {
-    "fcvt h0, s1": "single/double -> half rounds to nearest in software: no RMode, no flags",
-    "frecpe v0.4s, v1.4s": "reciprocal estimate in software: no FZ/DN handling, no flags",
-    "frsqrte d0, d1": "reciprocal square-root estimate in software: no FZ/DN, no flags",
-}
+# Known gaps, kept as strict xfails so a fix shows up: {op: reason}.
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _param(op: str):  # type: ignore[no-untyped-def]
@@ -100,7 +115,9 @@ def test_fp_env_against_unicorn(op: str) -> None:
     failures = []
     for i in range(48):
         st = State.random(rng)
-        st.fpcr = FPCRS[i % len(FPCRS)]
+        # every FPCR setting, and each once more with AHP (only conversions to and from half
+        # precision look at it)
+        st.fpcr = FPCRS[i % len(FPCRS)] | (FPCR_AHP if i // len(FPCRS) == 1 else 0)
         for r in range(1, 4):
             st.v[r] = _value(rng)
         st.x[1] = rng.choice([rng.getrandbits(64), (1 << 53) + 1, (1 << 63) + 1, 3])
@@ -140,3 +157,38 @@ def test_fused_multiply_add_quiet_nan_addend_with_inf_times_zero(op: str) -> Non
             st.v[1], st.v[2], st.v[0] = rep(a), rep(c), rep(qnan)
         d = compare_fp_env(op, st)
         assert not d, f"FPCR {fpcr:#x}: {d[:4]}"
+
+
+# Operand values for sequences under FZ: products of the two tiny ones are flushed, the
+# others give inexact results, and the denormals are flushed on input.
+SEQ_D = [0x1A70000000000000, 0x20B0000000000000, 0x3FF5555555555555, 0x4008000000000000,
+         0x000FFFFFFFFFFFFF, 0x8000000000000001, 0x3FF0000000000000]
+SEQ_S = [0x0C000000, 0x10000000, 0x3FAAAAAB, 0x40400000, 0x007FFFFF, 0x80000001, 0x3F800000]
+SEQ_OPS = ["fmul d0, d1, d2", "fdiv d3, d4, d5", "fmul v6.2d, v1.2d, v2.2d", "fadd s7, s1, s4",
+           "fcvt s8, d1", "fmadd d9, d1, d2, d4", "fmul v10.4s, v1.4s, v2.4s", "fcmp d1, d2",
+           "fsqrt d11, d4", "fcvtzs x0, d1", "frecpe d12, d1", "fcvt h13, s2"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fz_flags_over_sequences(seed: int) -> None:
+    """Under FPCR.FZ the flags of each operation are fixed up right after it (IDC for a
+    flushed input, UFC without IXC for a flushed result), so an earlier or later inexact
+    operation must neither be lost nor blamed: short sequences mixing flushing, inexact and
+    exact operations (scalar and vector, lanes mixed) from every FPCR setting, against
+    Unicorn."""
+    rng = random.Random(f"fz-seq-{seed}")
+    failures = []
+    for i in range(16):
+        st = State.random(rng)
+        st.fpcr = FPCRS[i] | (1 << 24)
+        for r in range(1, 6):
+            lo = rng.choice(SEQ_D) if rng.random() < 0.5 else \
+                (rng.choice(SEQ_S) << 32) | rng.choice(SEQ_S)
+            hi = rng.choice(SEQ_D) if rng.random() < 0.5 else \
+                (rng.choice(SEQ_S) << 32) | rng.choice(SEQ_S)
+            st.v[r] = (hi << 64) | lo
+        ops = rng.sample(SEQ_OPS, rng.randrange(2, 5))
+        d = compare_fp_env("; ".join(ops), st)
+        if d:
+            failures.append((ops, hex(st.fpcr), d[:4]))
+    assert not failures, failures[:3]

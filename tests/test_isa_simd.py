@@ -384,12 +384,16 @@ for _op in "faddp fmaxp fminp fmaxnmp fminnmp".split():
     form(f"{_op}.s", [lambda g, r, op=_op: f"{op} s{r.d()}, v{r.s()}.2s",
                       lambda g, r, op=_op: f"{op} d{r.d()}, v{r.s()}.2d"], fp=True)
 form("fcvtl", [lambda g, r: f"fcvtl v{r.d()}.2d, v{r.s()}.2s",
-               lambda g, r: f"fcvtl2 v{r.d()}.2d, v{r.s()}.4s"], fp=True)
+               lambda g, r: f"fcvtl2 v{r.d()}.2d, v{r.s()}.4s",
+               lambda g, r: f"fcvtl v{r.d()}.4s, v{r.s()}.4h",
+               lambda g, r: f"fcvtl2 v{r.d()}.4s, v{r.s()}.8h"], fp=True)
 form("fcvtxn", [lambda g, r: f"fcvtxn v{r.d()}.2s, v{r.s()}.2d",
                 lambda g, r: f"fcvtxn2 v{r.d()}.4s, v{r.s()}.2d",
                 lambda g, r: f"fcvtxn s{r.d()}, d{r.s()}"], fp=True)
 form("fcvtn", [lambda g, r: f"fcvtn v{r.d()}.2s, v{r.s()}.2d",
-               lambda g, r: f"fcvtn2 v{r.d()}.4s, v{r.s()}.2d"], fp=True)
+               lambda g, r: f"fcvtn2 v{r.d()}.4s, v{r.s()}.2d",
+               lambda g, r: f"fcvtn v{r.d()}.4h, v{r.s()}.4s",
+               lambda g, r: f"fcvtn2 v{r.d()}.8h, v{r.s()}.4s"], fp=True)
 for _op in "fmul fmla fmls fmulx".split():
     form(f"{_op}.elem", [lambda g, r, op=_op, t=t: f"{op} v{r.d()}.{t}, v{r.s()}.{t}, "
                          f"v{r.s()}.{t[-1]}[{g.randrange(_SZ[t[-1]])}]" for t in FPA], fp=True)

@@ -75,6 +75,8 @@ class Function:
         self.attrs = attrs
         self.blocks: list[Block] = []
         self._tmp = 0
+        # values computed once in the entry block, by name (lift_context.flush_to_zero_mode)
+        self.entry_values: dict[str, Val] = {}
 
     def new_block(self, hint: str = "b") -> Block:
         b = Block(f"{hint}.{len(self.blocks)}")
@@ -322,6 +324,33 @@ class Builder:
         assert v is not None
         return v
 
+    def opaque(self, v: Val) -> Val:
+        """v, through an empty inline asm, so LLVM cannot reason about where it came from.
+
+        For operands that were replaced to keep a host FP instruction from raising a flag
+        (inf * 0 -> 0 * 0): seeing through the select, LLVM would compute the original
+        operation speculatively and choose afterwards, raising the flag after all.
+        """
+        bits = _type_bits(v.ty)
+        if bits == 128:
+            w = self.bitcast(v, "<2 x i64>")
+            w = self._def(w.ty, f'call <2 x i64> asm "", "=x,0"(<2 x i64> {w.ref})')
+        else:
+            w = v if v.ty == f"i{bits}" else self.bitcast(v, f"i{bits}")
+            w = self._def(w.ty, f'call i{bits} asm "", "=r,0"(i{bits} {w.ref})')
+        return w if w.ty == v.ty else self.bitcast(w, v.ty)
+
+    def consume(self, v: Val) -> None:
+        """Force v to be computed here: an empty side-effecting inline asm uses it (for an
+        FP operation whose flags are read from MXCSR right after)."""
+        bits = _type_bits(v.ty)
+        if bits == 128:
+            w = self.bitcast(v, "<2 x i64>")
+            self.emit(f'call void asm sideeffect "", "x"(<2 x i64> {w.ref})')
+        else:
+            w = v if v.ty == f"i{bits}" else self.bitcast(v, f"i{bits}")
+            self.emit(f'call void asm sideeffect "", "r"(i{bits} {w.ref})')
+
     def unless_rare(self, cond: Val, r: Val, compute: Callable[[], Val]) -> Val:
         """`r`, or when the rarely-true `cond` holds, what `compute()` emits on a cold path.
 
@@ -364,3 +393,11 @@ class Builder:
     def phi(self, ty: str, incoming: list[tuple[Val, Block]]) -> Val:
         inc = ", ".join(f"[ {v.ref}, %{b.name} ]" for v, b in incoming)
         return self._def(ty, f"phi {ty} {inc}")
+
+
+def _type_bits(ty: str) -> int:
+    """Width in bits of an IR type: iN, half/float/double, or <N x T>."""
+    if ty.startswith("<"):
+        n, elt = ty[1:-1].split(" x ")
+        return int(n) * _type_bits(elt)
+    return {"half": 16, "float": 32, "double": 64}.get(ty) or int(ty[1:])

@@ -596,6 +596,20 @@ def _state_field(b: Builder, name: str) -> Val:
     return b._def("ptr", f"getelementptr inbounds i8, ptr %cpu, i64 {offset_of(name)}")
 
 
+def fpcr_value(b: Builder) -> Val:
+    """The guest FPCR as i64, for software FP paths that follow RMode/FZ/DN/AHP themselves.
+
+    Like default_nan_mode, a plain load is always current inside a unit (FPCR is changed only
+    through an exit to Python).
+    """
+    return b.load(I64, _state_field(b, "fpcr"), align=8)
+
+
+def fpcr_bit(b: Builder, fpcr: Val, bit: int) -> Val:
+    """i1: bit `bit` of an FPCR value from fpcr_value."""
+    return b.icmp("ne", b.and_(fpcr, const(I64, 1 << bit)), const(I64, 0))
+
+
 def default_nan_mode(b: Builder) -> Val:
     """FPCR.DN as i1, read from the CPU state.
 
@@ -636,3 +650,198 @@ def raise_fp_bits_rare(b: Builder, flags: Val) -> None:
     _or_into_fpsr(b, flags)
     b.br(join)
     b.position_at_end(join)
+
+
+MXCSR_UE, MXCSR_PE = 1 << 4, 1 << 5
+FPSR_UFC_, FPSR_IXC_, FPSR_IDC_ = 1 << 3, 1 << 4, 1 << 7
+
+
+def _is_denormal(b: Builder, v: Val) -> Val:
+    """i1: some lane of the FP value v (scalar or vector) is a denormal, tested on the bits."""
+    vec = v.ty.startswith("<")
+    elt = v.ty[1:-1].split(" x ")[1] if vec else v.ty
+    n = {"float": 32, "double": 64}[elt]
+    lanes = int(v.ty[1:v.ty.index(" ")]) if vec else 1
+    ity = f"<{lanes} x i{n}>" if vec else f"i{n}"
+    expo = (0xFF << 23) if n == 32 else (0x7FF << 52)
+    frac = (1 << 23) - 1 if n == 32 else (1 << 52) - 1
+
+    def c(x: int) -> Val:
+        return Val("<" + ", ".join([f"i{n} {x}"] * lanes) + ">", ity) if vec else const(ity, x)
+
+    i = b.bitcast(v, ity)
+    den = b.and_(b.icmp("eq", b.and_(i, c(expo)), c(0)), b.icmp("ne", b.and_(i, c(frac)), c(0)))
+    if vec:
+        den = b.icmp("ne", b.bitcast(den, f"i{lanes}"), const(f"i{lanes}", 0))
+    return den
+
+
+def flush_to_zero_mode(b: Builder) -> Val:
+    """FPCR.FZ as i1, computed once in the function's entry block.
+
+    FPCR cannot change inside a unit (MSR FPCR exits), and a value from the entry block is
+    one register that LLVM sees as invariant everywhere: the per-operation test is then a
+    register test, not a load after every cold path (which may have written memory).
+    """
+    fn = b.fn
+    cached = fn.entry_values.get("fz")
+    if cached is None:
+        entry = fn.blocks[0]
+        assert not entry.terminated
+        off = offset_of("fpcr")
+        entry.lines += [f"  %fz.p = getelementptr inbounds i8, ptr %cpu, i64 {off}",
+                        "  %fz.fpcr = load i64, ptr %fz.p, align 8",
+                        "  %fz.bit = and i64 %fz.fpcr, 16777216",
+                        "  %fz.mode = icmp ne i64 %fz.bit, 0"]
+        cached = fn.entry_values["fz"] = Val("%fz.mode", "i1")
+    return cached
+
+
+def flush_to_zero_fixup(b: Builder, inputs: list[Val], host_op: bool = True,
+                        after: Val | None = None,
+                        redo: Callable[[list[Val]], Val] | None = None,
+                        result: Val | None = None) -> None:
+    """FPCR.FZ = 1: what the host's DAZ/FTZ does not report as Arm does, for one FP operation.
+
+    The host runs FZ as MXCSR DAZ+FTZ, which gives Arm's results but not its flags: DAZ
+    flushes a denormal operand silently (Arm: IDC, Input Denormal) and a result flushed by
+    FTZ raises Underflow *and* Precision (Arm: UFC only, FPRoundBase's flush path). So on a
+    branch taken only when FZ is set: IDC if an operand is a denormal, and the Underflow and
+    Precision flags this operation raised (`host_op`) are taken out of MXCSR right away and
+    turned into UFC (flushed) or IXC (inexact, not flushed). MXCSR flags are sticky, so this
+    must run after every host operation that can raise them while FZ is set; a guest with
+    FZ = 0 pays one load and a not-taken branch per operation.
+
+    The host operation must have executed before the branch: callers place this after a
+    branch that tests its result (the NaN check of process_nans), or pass the result as
+    `after`, which the branch condition then tests (not a NaN; a NaN result raises neither
+    flag), so the operation cannot be sunk past the MXCSR read.
+
+    A vector operation has one MXCSR for all its lanes: a flushed lane raises Underflow and
+    Precision, and Precision from another, inexact lane is then hidden. With `redo` (the
+    operation, applied to a list like `inputs`) and its `result`, an Underflow is followed
+    by a replay of the lanes whose result is not zero (the others get 1.0, which is exact
+    for every operation passed here), whose Precision flag is then that of the unflushed
+    lanes: UFC, plus IXC if one of them was inexact, as Arm raises them lane by lane.
+    """
+    fz = flush_to_zero_mode(b)
+    if after is not None:
+        ordered = b.fcmp("ord", after, after)
+        if after.ty.startswith("<"):
+            n = int(after.ty[1:after.ty.index(" ")])
+            ordered = b.icmp("ne", b.bitcast(ordered, f"i{n}"), const(f"i{n}", 0))
+        fz = b.and_(fz, ordered)
+    slow, join = b.fn.new_block("fz"), b.fn.new_block("fz.join")
+    b.cbranch(b.intrinsic("llvm.expect.i1", "i1", [fz, Val("false", "i1")]), slow, join)
+    b.position_at_end(slow)
+    flags = const(I64, 0)
+    den = None
+    for v in inputs:
+        if v.ref.startswith(("0x", "<", "zeroinitializer")):
+            continue  # constants are never denormal here
+        d = _is_denormal(b, v)
+        den = d if den is None else b.or_(den, d)
+    if den is not None:
+        flags = b.select(den, const(I64, FPSR_IDC_), flags)
+    if host_op:
+        b.module.declare("stmxcsr", "declare void @llvm.x86.sse.stmxcsr(ptr)")
+        b.module.declare("ldmxcsr", "declare void @llvm.x86.sse.ldmxcsr(ptr)")
+        p = _state_field(b, "mxcsr")
+        b.emit(f"call void @llvm.x86.sse.stmxcsr(ptr {p.ref})")
+        m = b.load("i32", p, align=8, volatile=True)
+        ue = b.icmp("ne", b.and_(m, const("i32", MXCSR_UE)), const("i32", 0))
+        pe = b.icmp("ne", b.and_(m, const("i32", MXCSR_PE)), const("i32", 0))
+        own = b.select(ue, const(I64, FPSR_UFC_), b.select(pe, const(I64, FPSR_IXC_),
+                                                           const(I64, 0)))
+        flags = b.or_(flags, own)
+        clear = ~(MXCSR_UE | MXCSR_PE) & 0xFFFFFFFF
+        b.store(b.and_(m, const("i32", clear)), p, align=8, volatile=True)
+        b.emit(f"call void @llvm.x86.sse.ldmxcsr(ptr {p.ref})")
+        if redo is not None and result is not None and result.ty.startswith("<"):
+            flags = _replay_unflushed(b, p, ue, flags, inputs, redo, result)
+    _or_into_fpsr(b, flags)
+    b.br(join)
+    b.position_at_end(join)
+
+
+def _replay_unflushed(b: Builder, p: Val, ue: Val, flags: Val, inputs: list[Val],
+                      redo: Callable[[list[Val]], Val], result: Val) -> Val:
+    """flush_to_zero_fixup's vector replay, on a branch taken when the operation underflowed:
+    returns `flags` with IXC added if an unflushed lane was inexact (MXCSR cleared again)."""
+    here = b.block
+    slow, join = b.fn.new_block("fz.redo"), b.fn.new_block("fz.redo.join")
+    b.cbranch(ue, slow, join)
+    b.position_at_end(slow)
+    n = int(result.ty[1:result.ty.index(" ")])
+    keep = b.fcmp("une", result, Val("zeroinitializer", result.ty))
+
+    def one(ty: str) -> Val:
+        elt = ty[1:-1].split(" x ")[1]
+        return Val("<" + ", ".join([f"{elt} 1.0"] * n) + ">", ty)
+
+    ops = [b.opaque(b.select(keep, v, one(v.ty))) for v in inputs]
+    r2 = redo(ops)
+    b.consume(r2)  # executed before the MXCSR read
+    b.emit(f"call void @llvm.x86.sse.stmxcsr(ptr {p.ref})")
+    m = b.load("i32", p, align=8, volatile=True)
+    pe = b.icmp("ne", b.and_(m, const("i32", MXCSR_PE)), const("i32", 0))
+    more = b.or_(flags, b.select(pe, const(I64, FPSR_IXC_), const(I64, 0)))
+    b.store(b.and_(m, const("i32", ~(MXCSR_UE | MXCSR_PE) & 0xFFFFFFFF)), p, align=8,
+            volatile=True)
+    b.emit(f"call void @llvm.x86.sse.ldmxcsr(ptr {p.ref})")
+    slow_end = b.block
+    b.br(join)
+    b.position_at_end(join)
+    assert here is not None and slow_end is not None
+    return b.phi(I64, [(flags, here), (more, slow_end)])
+
+
+def _fz_probe(b: Builder, elt: str) -> Val:
+    """A quiet NaN of type `elt` (float/double) when FPCR.FZ is set, else +0.0; made once in
+    the entry block and hidden from LLVM behind an empty inline asm (so it cannot split the
+    one compare that uses it back into two tests)."""
+    fn = b.fn
+    key = f"fzprobe.{elt}"
+    cached = fn.entry_values.get(key)
+    if cached is None:
+        fz = flush_to_zero_mode(b)
+        ity, nan = ("i64", "9221120237041090560") if elt == "double" else ("i32", "2143289344")
+        n = f"%fzp.{elt}"
+        fn.blocks[0].lines += [
+            f"  {n}.bits = select i1 {fz.ref}, {ity} {nan}, {ity} 0",
+            f'  {n}.o = call {ity} asm "", "=r,0"({ity} {n}.bits)',
+            f"  {n} = bitcast {ity} {n}.o to {elt}"]
+        cached = fn.entry_values[key] = Val(n, elt)
+    return cached
+
+
+def unless_rare_or_fz(b: Builder, cond: Val, r: Val, compute: Callable[[], Val],
+                      inputs: list[Val], result: Val,
+                      redo: Callable[[list[Val]], Val] | None = None) -> Val:
+    """Builder.unless_rare (a NaN fix-up, `cond`: the FP `result` is a NaN) and
+    flush_to_zero_fixup behind one compare and branch.
+
+    Testing FPCR.FZ separately costs a test and a branch per FP operation, and a branch ends
+    a basic block, which the host's scheduler does not look across (nbody ran ~25% slower).
+    Instead the NaN test compares the result with a value that is +0.0, or a quiet NaN when
+    FZ is set: unordered exactly when the result is a NaN or FZ is set, the same single
+    compare as before. On the cold path each fix-up is taken only when it applies.
+    """
+    vec = result.ty.startswith("<")
+    elt = result.ty[1:-1].split(" x ")[1] if vec else result.ty
+    probe = _fz_probe(b, elt)
+    if vec:
+        n = int(result.ty[1:result.ty.index(" ")])
+        one = b.insertelement(Val("poison", result.ty), probe, 0)
+        probe = b.shufflevector(one, Val("poison", result.ty), [0] * n)
+        unordered = b.fcmp("uno", result, probe)
+        outer = b.icmp("ne", b.bitcast(unordered, f"i{n}"), const(f"i{n}", 0))
+    else:
+        outer = b.fcmp("uno", result, probe)
+
+    def cold() -> Val:
+        v = b.unless_rare(cond, r, compute)
+        flush_to_zero_fixup(b, inputs, redo=redo, result=result)
+        return v
+
+    return b.unless_rare(outer, r, cold)

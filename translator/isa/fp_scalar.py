@@ -16,8 +16,9 @@ The FP environment (runtime/fpenv.py): FPCR.RMode and FZ are the host MXCSR's ro
 and FTZ/DAZ while translated code runs, so hardware operations round and flush as the guest
 asked and raise the FPSR flags themselves; the NaN fix-up path applies FPCR.DN and raises IOC
 (LLVM may decide a result is NaN without executing the host instruction that would have).
-Known differences, documented in tests/test_fpenv.py and tests/difftest.py: IDC is never set,
-and with FZ a flushed result also raises IXC (x86 FTZ reports it as inexact).
+With FPCR.FZ, what DAZ/FTZ do not report as Arm does (IDC for a flushed input; UFC without
+IXC for a flushed result) is fixed up after each operation by
+lift_context.flush_to_zero_fixup, on a branch taken only when FZ is set.
 Not implemented (SIGILL, like a core without them): FEAT_FP16 half-precision arithmetic and
 BFCVT (FEAT_BF16). FRINT32/64 live in fp_frintts, FJCVTZS in fp_jscvt.
 """
@@ -35,8 +36,10 @@ from translator.lift_context import (
     LiftContext,
     Unallocated,
     default_nan_mode,
+    flush_to_zero_fixup,
     raise_fp_flags,
     raise_fp_flags_rare,
+    unless_rare_or_fz,
 )
 
 
@@ -119,7 +122,10 @@ def process_nans(ctx: LiftContext, ft: FType, ops: list[Val], r: Val) -> Val:
     it cost ~10 host instructions per FP operation, several times the operation itself.
     """
     b = ctx.b
-    return b.unless_rare(is_nan(ctx, r), r, lambda: b.bitcast(_arm_nan(ctx, ft, ops), ft.ty))
+    # (the FZ flag fix-up shares the branch; it follows the host operation, which the branch
+    # condition depends on)
+    return unless_rare_or_fz(b, is_nan(ctx, r), r,
+                             lambda: b.bitcast(_arm_nan(ctx, ft, ops), ft.ty), ops, r)
 
 
 def _arm_nan(ctx: LiftContext, ft: FType, ops: list[Val]) -> Val:
@@ -264,7 +270,9 @@ def fp_max_min(ctx: LiftContext, ft: FType, a: Val, c: Val, is_max: bool) -> Val
     b.br(join)
     b.position_at_end(join)
     assert here is not None and fast_end is not None and slow_end is not None
-    return b.phi(ft.ty, [(r, fast_end), (n, slow_end)])
+    out = b.phi(ft.ty, [(r, fast_end), (n, slow_end)])
+    flush_to_zero_fixup(b, [a, c], host_op=False)
+    return out
 
 
 def fp_max_min_num(ctx: LiftContext, ft: FType, a: Val, c: Val, is_max: bool) -> Val:
@@ -357,6 +365,7 @@ def fcmp(ctx: LiftContext, w: int) -> None:
     ctx.set_nzcv(*flags)
     if bit(w, 4):
         raise_fp_flags_rare(ctx.b, flags[3], FPSR_IOC)
+    flush_to_zero_fixup(ctx.b, [a, c], host_op=False)
 
 
 @insn("000 11110 xx 1 xxxxx xxxx 01 xxxxx x xxxx", name="FCCMP/FCCMPE")
@@ -365,12 +374,17 @@ def fccmp(ctx: LiftContext, w: int) -> None:
     b = ctx.b
     holds = ctx.cond_holds(bits(w, 15, 12))
     a, c = read_fp(ctx, bits(w, 9, 5), ft), read_fp(ctx, bits(w, 20, 16), ft)
+    # When the condition fails nothing is compared: zeros keep the host compare (which runs
+    # either way) from raising Invalid for a signalling NaN operand.
+    zero_ = fconst_bits(ft, 0)
+    a, c = b.opaque(b.select(holds, a, zero_)), b.opaque(b.select(holds, c, zero_))
     nzcv = bits(w, 3, 0)
     flags = fcmp_flags(ctx, a, c)
     ctx.set_nzcv(*(b.select(holds, f, const("i1", (nzcv >> (3 - i)) & 1))
                    for i, f in enumerate(flags)))
     if bit(w, 4):  # FCCMPE: a quiet NaN raises Invalid too
         raise_fp_flags_rare(b, b.and_(holds, flags[3]), FPSR_IOC)
+    flush_to_zero_fixup(b, [a, c], host_op=False)  # zeros when nothing is compared
 
 
 @insn("000 11110 xx 1 xxxxx xxxx 11 xxxxx xxxxx", name="FCSEL")

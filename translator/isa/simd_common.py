@@ -14,6 +14,7 @@ so the same code serves both.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from runtime.fpenv import FPSR_IOC, FPSR_IXC
 from translator.ir import Builder, Val, const
@@ -21,8 +22,10 @@ from translator.lift_context import (
     LiftContext,
     Unallocated,
     default_nan_mode,
+    flush_to_zero_fixup,
     raise_fp_bits_rare,
     raise_fp_flags,
+    unless_rare_or_fz,
 )
 
 QC_BIT = 27  # FPSR.QC: cumulative saturation
@@ -270,9 +273,27 @@ def fp_ints(ty: str) -> tuple[str, int, int]:
 
 
 def fp_to_int(b: Builder, f: Val, ity: str, unsigned: bool) -> Val:
-    """FP -> integer rounding toward zero, saturating, NaN -> 0 (FCVTZS/FCVTZU)."""
-    name = "llvm.fptoui.sat" if unsigned else "llvm.fptosi.sat"
-    return b.intrinsic(f"{name}.{mangle(ity)}.{mangle(f.ty)}", ity, [f])
+    """FP -> integer rounding toward zero, saturating, NaN -> 0 (FCVTZS/FCVTZU).
+
+    `f` is already an integer value (the caller rounded it and raised the FPSR flags). The
+    unsigned case is not llvm.fptoui.sat: x86 has no unsigned conversion below AVX-512 and
+    LLVM lowers it as `f - 2^(n-1)` for every lane, an inexact subtraction (spurious IXC) for
+    small values. Here only lanes at or above 2^(n-1) are offset, after clamping at 2^n,
+    which is exact for them.
+    """
+    if not unsigned:
+        return b.intrinsic(f"llvm.fptosi.sat.{mangle(ity)}.{mangle(f.ty)}", ity, [f])
+    n = int(ity.split(" x i")[1][:-1]) if ity.startswith("<") else int(ity[1:])
+    top = _fconst_like(f.ty, 2.0 ** (n - 1))
+    big = b.fcmp("oge", f, top)
+    # above the range the result saturates anyway: 2^n keeps the subtraction exact
+    over = _fconst_like(f.ty, 2.0 ** n)
+    f = b.select(b.fcmp("oge", f, over), over, f)
+    d = b.fsub(f, b.select(big, top, _fconst_like(f.ty, 0.0)))
+    i = b.intrinsic(f"llvm.fptosi.sat.{mangle(ity)}.{mangle(f.ty)}", ity, [d])
+    c = (lambda v: vconst(ity, v)) if ity.startswith("<") else (lambda v: const(ity, v))
+    low = b.select(b.icmp("slt", i, c(0)), c(0), i)
+    return b.select(big, b.xor(i, c(1 << (n - 1))), low)
 
 
 def default_nan(ty: str) -> Val:
@@ -280,13 +301,15 @@ def default_nan(ty: str) -> Val:
     return vconst(ity, expo | quiet)
 
 
-def process_nans(b: Builder, result: Val, ops: list[Val]) -> Val:
+def process_nans(b: Builder, result: Val, ops: list[Val],
+                 redo: Callable[[list[Val]], Val] | None = None) -> Val:
     """AArch64 NaN propagation for a lane-wise FP result (FPCR.DN = 0).
 
     LLVM leaves the payload and sign of a NaN result unspecified (x86 makes a negative default
     NaN); AArch64 returns the first signalling NaN operand quietened, else the first quiet NaN
     operand, else the positive default NaN. Returned as the result's integer-lane vector. The
     per-lane fix-up runs on a cold path taken only when some lane of the result is a NaN.
+    `redo` (the operation on `ops`) lets FPCR.FZ's flag fix-up tell lanes apart.
     """
     ity, expo, quiet = fp_ints(result.ty)
     res_i = b.bitcast(result, ity)
@@ -317,7 +340,9 @@ def process_nans(b: Builder, result: Val, ops: list[Val]) -> Val:
         out = b.select(default_nan_mode(b), default_nan(result.ty), out)
         return b.select(rnan, out, res_i)
 
-    return b.unless_rare(any_nan, res_i, fixed)
+    # (the FZ flag fix-up shares the branch; it follows the host operation, which the branch
+    # condition depends on)
+    return unless_rare_or_fz(b, any_nan, res_i, fixed, ops, result, redo=redo)
 
 
 def _all_ones_like(b: Builder, v: Val) -> Val:
@@ -398,3 +423,22 @@ def raise_conversion_flags(b: Builder, x: Val, rounded: Val, bits: int, unsigned
             inexact, b.xor(invalid, _all_ones_like(b, invalid))))), const("i64", FPSR_IXC),
             const("i64", 0)))
     raise_fp_bits_rare(b, flags)
+    flush_to_zero_fixup(b, [x], host_op=False)  # FPUnpack flushed a denormal x: IDC
+
+
+def scale_for_fixed(b: Builder, x: Val, fbits: int, bits: int) -> Val:
+    """x * 2^fbits for FCVTZS/FCVTZU (fixed point), raising no flags of its own.
+
+    FPToFixed scales exactly (in the reals) and rounds once; a host multiply is exact too,
+    except that it overflows to infinity (raising Overflow and Inexact, which Arm does not)
+    for large x. Magnitudes above 2^(bits - fbits) saturate whatever they are, so they are
+    clamped to that power of two first (sign kept): the product is then at most 2^bits,
+    still out of range (IOC from raise_conversion_flags), and always exact. NaNs pass
+    through (the fabs compare is false for them).
+    """
+    if not fbits:
+        return x
+    limit = _fconst_like(x.ty, 2.0 ** (bits - fbits))
+    big = b.fcmp("ogt", intr(b, "llvm.fabs", [x]), limit)
+    x = b.select(big, intr(b, "llvm.copysign", [limit, x]), x)
+    return b.fmul(x, _fconst_like(x.ty, 2.0 ** fbits))

@@ -7,26 +7,30 @@ evaluated here in Python for every possible input (256 and 384 of them) and emit
 constant tables; the lifted code scales the operand to a table index, looks the estimate up
 and builds the result exponent as FPRecipEstimate / FPRSqrtEstimate / FPRecpX /
 UnsignedRecipEstimate / UnsignedRSqrtEstimate specify, special cases included:
-  FRECPE:  NaN -> quietened NaN; +-Inf -> +-0; +-0 and |x| < 2^-128 (2^-1024 for double)
-           -> +-Inf (the round-to-nearest choice); denormals are scaled, results that fall
-           below the normal range are produced as denormals.
-  FRSQRTE: NaN -> quietened; +-0 -> +-Inf; negative -> default NaN; +Inf -> +0.
+  FRECPE:  NaN -> quietened NaN; +-Inf -> +-0; +-0 -> +-Inf (DZC); |x| < 2^-128 (2^-1024
+           for double) overflows to +-Inf or the largest normal as FPCR.RMode says (OFC,
+           IXC); denormals are scaled, results that fall below the normal range are produced
+           as denormals, or with FPCR.FZ flushed to zero (UFC).
+  FRSQRTE: NaN -> quietened; +-0 -> +-Inf (DZC); negative -> default NaN (IOC); +Inf -> +0.
   FRECPX:  NaN -> quietened; else the exponent is inverted (0 -> max-1) and the fraction 0.
   URECPE/URSQRTE: inputs below 0.5 (0.25 for the square root) give all ones.
-Unlike the other FP lifters these estimates are computed in software and still assume the
-Linux default FPCR (FZ = 0, DN = 0) and do not raise FPSR flags (tests/test_fpenv.py keeps
-that gap as a strict xfail).
+The FP forms follow FPCR as FPUnpack/FPProcessNaN do: FZ flushes a denormal operand to zero
+(IDC), DN gives the default NaN, a signalling NaN raises IOC. None of this comes from host FP
+instructions, so the flags are computed here and ORed into FPSR on a cold branch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from translator.ir import Builder, Val
+from runtime.fpenv import FPSR_DZC, FPSR_IDC, FPSR_IOC, FPSR_IXC, FPSR_OFC, FPSR_UFC
+from translator.ir import Builder, Val, const
 from translator.isa.crypto import const_table, table_lookup
 from translator.isa.registry import bit, bits, insn
-from translator.isa.simd_common import vconst, vty, write
-from translator.lift_context import LiftContext, Unallocated
+from translator.isa.simd_common import splat, vconst, vnot, vty, write
+from translator.lift_context import LiftContext, Unallocated, fpcr_value, raise_fp_bits_rare
+
+FPCR_FZ_BIT, FPCR_DN_BIT = 24, 25
 
 
 # ---------------------------------------------------------------------------- reference
@@ -74,6 +78,45 @@ class _Fmt:
         return vconst(self.ity, v)
 
 
+class _Env:
+    """FPCR per lane and the FPSR flags an estimate raises (ORed over the lanes at the end).
+
+    FPCR is splatted into the lane type once, so every FPCR test is a lane-wise AND against
+    a constant; the flags are raised on a cold branch (raise_fp_bits_rare) taken only when
+    some lane raised one, so the common case costs a few vector compares.
+    """
+
+    def __init__(self, b: Builder, f: _Fmt) -> None:
+        self.b, self.f = b, f
+        fpcr = fpcr_value(b)
+        lane = fpcr if f.n == 64 else b.trunc(fpcr, "i32")
+        self.fpcr = splat(b, lane, _lanes(f))
+        self.flags: list[tuple[Val, int]] = []
+
+    def bit(self, n: int) -> Val:
+        """<lanes x i1>: FPCR bit n."""
+        b, f = self.b, self.f
+        return b.icmp("ne", b.and_(self.fpcr, f.c(1 << n)), f.c(0))
+
+    def rmode(self, k: int) -> Val:
+        """<lanes x i1>: FPCR.RMode == k."""
+        b, f = self.b, self.f
+        return b.icmp("eq", b.and_(self.fpcr, f.c(3 << 22)), f.c(k << 22))
+
+    def raise_(self, cond: Val, flags: int) -> None:
+        self.flags.append((cond, flags))
+
+    def commit(self) -> None:
+        b = self.b
+        total = const("i64", 0)
+        n = _lanes(self.f)
+        for cond, flags in self.flags:
+            anyl = b.icmp("ne", b.bitcast(cond, f"i{n}"), const(f"i{n}", 0))
+            total = b.or_(total, b.select(anyl, const("i64", flags), const("i64", 0)))
+        if self.flags:
+            raise_fp_bits_rare(b, total)
+
+
 def _fields(b: Builder, f: _Fmt, x: Val) -> tuple[Val, Val, Val]:
     sign = b.and_(x, f.c(1 << (f.n - 1)))
     exp = b.and_(b.lshr(x, f.c(f.mant)), f.c(f.emax))
@@ -89,8 +132,36 @@ def _quiet(b: Builder, f: _Fmt, x: Val) -> Val:
     return b.or_(x, f.c(1 << (f.mant - 1)))
 
 
-def frecpe(b: Builder, f: _Fmt, x: Val) -> Val:
+def _unpack(env: _Env, x: Val) -> tuple[Val, Val, Val, Val, Val]:
+    """FPUnpack's view: (sign, exp, frac, zero, nan). With FPCR.FZ a denormal is a zero and
+    raises IDC (Input Denormal)."""
+    b, f = env.b, env.f
     sign, exp, frac = _fields(b, f, x)
+    exp0, frac0 = _eq(b, exp, 0, f), _eq(b, frac, 0, f)
+    flushed = b.and_(env.bit(FPCR_FZ_BIT), b.and_(exp0, vnot(b, frac0)))
+    env.raise_(flushed, FPSR_IDC)
+    zero = b.and_(exp0, b.or_(frac0, flushed))
+    nan = b.and_(_eq(b, exp, f.emax, f), vnot(b, frac0))
+    return sign, exp, frac, zero, nan
+
+
+def _process_nan(env: _Env, x: Val, frac: Val, nan: Val, r: Val) -> Val:
+    """FPProcessNaN for NaN lanes of x: quietened (or FPCR.DN's default NaN), IOC if it was
+    signalling; r elsewhere."""
+    b, f = env.b, env.f
+    m = f.mant
+    snan = b.and_(nan, _eq(b, b.and_(frac, f.c(1 << (m - 1))), 0, f))
+    env.raise_(snan, FPSR_IOC)
+    q = b.select(env.bit(FPCR_DN_BIT), f.c((f.emax << m) | (1 << (m - 1))), _quiet(b, f, x))
+    return b.select(nan, q, r)
+
+
+def frecpe(env: _Env, x: Val) -> Val:
+    """FPRecipEstimate: NaN; inf -> 0; zero (FZ-flushed denormals too) -> inf, DZC; below
+    2^-128 / 2^-1024 the result overflows (inf or the largest normal by RMode, OFC and IXC);
+    with FZ, results that would be denormal (|x| >= 2^126 / 2^1022) are 0 with UFC."""
+    b, f = env.b, env.f
+    sign, exp, frac, zero, nan = _unpack(env, x)
     m = f.mant
     den = _eq(b, exp, 0, f)
     top0 = _eq(b, b.and_(frac, f.c(1 << (m - 1))), 0, f)
@@ -107,16 +178,30 @@ def frecpe(b: Builder, f: _Fmt, x: Val) -> Val:
     rexp = b.select(lowest, f.c(0), rexp)
     r = b.or_(b.or_(sign, b.shl(rexp, f.c(m))), fo)
     # special cases, lowest priority first
-    tiny = b.and_(den, b.icmp("ult", frac, f.c(1 << (m - 2))))  # includes +-0
-    inf_bits = f.c(f.emax << m)
-    r = b.select(tiny, b.or_(sign, inf_bits), r)
     top = _eq(b, exp, f.emax, f)
+    big = b.and_(b.icmp("uge", exp, f.c(f.emax - 2)), vnot(b, top))
+    flush = b.and_(env.bit(FPCR_FZ_BIT), big)
+    env.raise_(flush, FPSR_UFC)
+    r = b.select(flush, sign, r)
+    tiny = b.and_(b.and_(den, b.icmp("ult", frac, f.c(1 << (m - 2)))), vnot(b, zero))
+    env.raise_(tiny, FPSR_OFC | FPSR_IXC)
+    neg = vnot(b, _eq(b, sign, 0, f))
+    to_inf = b.or_(env.rmode(0), b.or_(b.and_(env.rmode(1), vnot(b, neg)),
+                                       b.and_(env.rmode(2), neg)))
+    inf_bits = f.c(f.emax << m)
+    big_val = b.select(to_inf, inf_bits, f.c((f.emax << m) - 1))
+    r = b.select(tiny, b.or_(sign, big_val), r)
+    env.raise_(zero, FPSR_DZC)
+    r = b.select(zero, b.or_(sign, inf_bits), r)
     r = b.select(b.and_(top, _eq(b, frac, 0, f)), sign, r)
-    return b.select(b.and_(top, b.icmp("ne", frac, f.c(0))), _quiet(b, f, x), r)
+    return _process_nan(env, x, frac, nan, r)
 
 
-def frsqrte(b: Builder, f: _Fmt, x: Val) -> Val:
-    sign, exp, frac = _fields(b, f, x)
+def frsqrte(env: _Env, x: Val) -> Val:
+    """FPRSqrtEstimate: NaN; zero (FZ-flushed denormals too) -> inf of its sign, DZC; other
+    negatives -> default NaN, IOC; +inf -> +0."""
+    b, f = env.b, env.f
+    sign, exp, frac, zero, nan = _unpack(env, x)
     m = f.mant
     den = _eq(b, exp, 0, f)
     lz = b.sub(b.intrinsic(f"llvm.ctlz.v{_lanes(f)}i{f.n}", f.ity, [frac, Val("false", "i1")]),
@@ -131,27 +216,34 @@ def frsqrte(b: Builder, f: _Fmt, x: Val) -> Val:
     r = b.or_(b.shl(rexp, f.c(m)), b.shl(est, f.c(m - 8)))
     top = _eq(b, exp, f.emax, f)
     r = b.select(b.and_(top, _eq(b, frac, 0, f)), f.c(0), r)  # +Inf (-Inf is caught below)
-    r = b.select(b.icmp("ne", sign, f.c(0)), f.c((f.emax << m) | (1 << (m - 1))), r)
-    r = b.select(b.and_(den, _eq(b, frac, 0, f)), b.or_(sign, f.c(f.emax << m)), r)
-    return b.select(b.and_(top, b.icmp("ne", frac, f.c(0))), _quiet(b, f, x), r)
+    neg = b.and_(b.and_(vnot(b, _eq(b, sign, 0, f)), vnot(b, zero)), vnot(b, nan))
+    env.raise_(neg, FPSR_IOC)
+    r = b.select(neg, f.c((f.emax << m) | (1 << (m - 1))), r)
+    env.raise_(zero, FPSR_DZC)
+    r = b.select(zero, b.or_(sign, f.c(f.emax << m)), r)
+    return _process_nan(env, x, frac, nan, r)
 
 
-def frecpx(b: Builder, f: _Fmt, x: Val) -> Val:
-    sign, exp, frac = _fields(b, f, x)
+def frecpx(env: _Env, x: Val) -> Val:
+    """FPRecpX: the exponent inverted (0 -> max-1), fraction 0; FPUnpack still flushes
+    (IDC) but the result comes from the operand's own exponent field."""
+    b, f = env.b, env.f
+    sign, exp, frac, _zero, nan = _unpack(env, x)
     m = f.mant
     ne = b.select(_eq(b, exp, 0, f), f.c(f.emax - 1), b.xor(exp, f.c(f.emax)))
     r = b.or_(sign, b.shl(ne, f.c(m)))
-    nan = b.and_(_eq(b, exp, f.emax, f), b.icmp("ne", frac, f.c(0)))
-    return b.select(nan, _quiet(b, f, x), r)
+    return _process_nan(env, x, frac, nan, r)
 
 
-def urecpe(b: Builder, f: _Fmt, x: Val) -> Val:
+def urecpe(env: _Env, x: Val) -> Val:
+    b, f = env.b, env.f
     est = _lookup(b, "recip", b.and_(b.lshr(x, f.c(23)), f.c(0xFF)))
     r = b.shl(b.or_(est, f.c(0x100)), f.c(23))
     return b.select(b.icmp("sge", x, f.c(0)), f.c(-1), r)
 
 
-def ursqrte(b: Builder, f: _Fmt, x: Val) -> Val:
+def ursqrte(env: _Env, x: Val) -> Val:
+    b, f = env.b, env.f
     low = b.icmp("ult", x, f.c(1 << 30))
     idx = b.select(low, f.c(0), b.sub(b.lshr(x, f.c(23)), f.c(128)))
     est = _lookup(b, "rsqrt", idx)
@@ -163,13 +255,24 @@ def _lanes(f: _Fmt) -> int:
     return int(f.ity[1:].split(" x ")[0])
 
 
-Estimate = Callable[[Builder, "_Fmt", Val], Val]
+Estimate = Callable[[_Env, Val], Val]
 
 
 def _apply(ctx: LiftContext, fn: Estimate, lanes: int, n: int, rn: int, rd: int) -> None:
     ity = vty(lanes, n)
     f = _Fmt(ity, n)
-    write(ctx, rd, fn(ctx.b, f, ctx.vreg_as(rn, ity)))
+    fp = fn not in (urecpe, ursqrte)  # the unsigned estimates have no FP environment
+    env = _Env(ctx.b, f) if fp else _NoEnv(ctx.b, f)
+    r = fn(env, ctx.vreg_as(rn, ity))
+    env.commit()
+    write(ctx, rd, r)
+
+
+class _NoEnv(_Env):
+    """The integer estimates read no FPCR and raise nothing."""
+
+    def __init__(self, b: Builder, f: _Fmt) -> None:
+        self.b, self.f, self.flags = b, f, []
 
 
 _VECTOR: dict[tuple[int, int], Estimate] = {

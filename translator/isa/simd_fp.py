@@ -11,8 +11,12 @@ Half precision is not implemented.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from runtime.fpenv import FPSR_IOC
 from translator.ir import Builder, Val, const
+from translator.isa.fp_convert import half_to_wider, to_half_lane
+from translator.isa.fp_scalar import SINGLE
 from translator.isa.registry import bit, bits, insn
 from translator.isa.simd_common import (
     default_nan,
@@ -24,6 +28,7 @@ from translator.isa.simd_common import (
     process_nans,
     raise_conversion_flags,
     round_ties_away,
+    splat,
     vconst,
     vec_shape,
     vnot,
@@ -35,6 +40,10 @@ from translator.lift_context import (
     LiftContext,
     Unallocated,
     default_nan_mode,
+    flush_to_zero_fixup,
+    flush_to_zero_mode,
+    fpcr_value,
+    raise_fp_bits_rare,
     raise_fp_flags_rare,
 )
 
@@ -53,7 +62,18 @@ def _is_inf(b: Builder, v: Val) -> Val:
 
 
 def _is_zero(b: Builder, v: Val) -> Val:
-    return b.fcmp("oeq", v, fvconst(v.ty, 0.0))
+    """Lanes that FPUnpack calls zero: +-0, and denormals too under FPCR.FZ.
+
+    On the bits: an FP compare with zero is what the host's DAZ would make of it, but LLVM
+    assumes IEEE denormals and may fold or rewrite the compare accordingly."""
+    ity, expo, _ = fp_ints(v.ty)
+    n = vec_shape(ity)[0]
+    eb = int(ity.split(" x i")[1][:-1])
+    mag = b.and_(b.bitcast(v, ity), vconst(ity, (1 << (eb - 1)) - 1))
+    fz = flush_to_zero_mode(b)
+    min_normal = expo & -expo  # the lowest exponent bit: the smallest normal's bits
+    limit = b.select(fz, const(f"i{eb}", min_normal), const(f"i{eb}", 1))
+    return b.icmp("ult", mag, splat(b, limit, n))
 
 
 def _is_qnan(b: Builder, v: Val) -> Val:
@@ -74,15 +94,19 @@ def fp_arith(b: Builder, kind: str, a: Val, c: Val) -> Val:
     """One AArch64 two-operand FP operation on float vectors, with AArch64 NaN results."""
     ty = a.ty
     if kind in ("add", "sub", "mul", "div"):
-        r = {"add": b.fadd, "sub": b.fsub, "mul": b.fmul, "div": b.fdiv}[kind](a, c)
-        return _as_fp(b, process_nans(b, r, [a, c]), ty)
+        fn = {"add": b.fadd, "sub": b.fsub, "mul": b.fmul, "div": b.fdiv}[kind]
+        r = fn(a, c)
+        return _as_fp(b, process_nans(b, r, [a, c], redo=lambda o: fn(o[0], o[1])), ty)
     if kind == "mulx":  # FMULX: inf * 0 = +-2.0
-        r = b.fmul(a, c)
+        # inf * 0 lanes multiply +-2.0 by 1.0 instead (the host multiply would raise
+        # Invalid). No select of the result afterwards: LLVM would see that the operands'
+        # selects are then dead and multiply inf * 0 after all.
+        iz = _inf_times_zero(b, a, c)
         ia, ic = b.bitcast(a, _ity(ty)), b.bitcast(c, _ity(ty))
         eb = int(_ity(ty).split(" x i")[1][:-1])
         sign = b.and_(b.xor(ia, ic), vconst(_ity(ty), 1 << (eb - 1)))
-        two = b.or_(b.bitcast(fvconst(ty, 2.0), _ity(ty)), sign)
-        r = b.select(_inf_times_zero(b, a, c), b.bitcast(two, ty), r)
+        two = b.bitcast(b.or_(b.bitcast(fvconst(ty, 2.0), _ity(ty)), sign), ty)
+        r = b.fmul(b.opaque(b.select(iz, two, a)), b.select(iz, fvconst(ty, 1.0), c))
         return _as_fp(b, process_nans(b, r, [a, c]), ty)
     if kind == "abd":
         d = fp_arith(b, "sub", a, c)
@@ -113,7 +137,8 @@ def fp_muladd(b: Builder, acc: Val, a: Val, c: Val, negate: bool) -> Val:
     if negate:
         a = b.fneg(a)
     r = intr(b, "llvm.fma", [a, c, acc])
-    out = process_nans(b, r, [acc, a, c])
+    out = process_nans(b, r, [acc, a, c],
+                       redo=lambda o: intr(b, "llvm.fma", [o[1], o[2], o[0]]))
     dn = b.and_(_is_qnan(b, acc), _inf_times_zero(b, a, c))
     out = b.select(dn, default_nan(acc.ty), out)
     if acc.ty.startswith("<"):
@@ -127,11 +152,11 @@ def _step(b: Builder, a: Val, c: Val, rsqrt: bool) -> Val:
     """FRECPS (2 - a*c) and FRSQRTS ((3 - a*c) / 2), fused; inf*0 gives 2.0 / 1.5."""
     ty = a.ty
     na = b.fneg(a)
-    # inf * 0 lanes compute 0 * 0 instead: the host fma would raise Invalid for them
+    # inf * 0 lanes compute 0 * 0 + 2.0 (1.5) instead: the host fma would raise Invalid
     iz = _inf_times_zero(b, na, c)
     zero = fvconst(ty, 0.0)
     na_raw = na
-    na, c_raw, c = b.select(iz, zero, na), c, b.select(iz, zero, c)
+    na, c_raw, c = b.opaque(b.select(iz, zero, na)), c, b.opaque(b.select(iz, zero, c))
     if rsqrt:
         # (3 - a*c) / 2 is rounded once: halve the larger operand (exact unless both are so
         # tiny that the product cannot affect 1.5) and fuse with 1.5, so no overflow either.
@@ -142,11 +167,13 @@ def _step(b: Builder, a: Val, c: Val, rsqrt: bool) -> Val:
         r = intr(b, "llvm.fma", [x, y, fvconst(ty, 1.5)])
     else:
         r = intr(b, "llvm.fma", [na, c, fvconst(ty, 2.0)])
-    r = b.select(iz, fvconst(ty, 1.5 if rsqrt else 2.0), r)
+    # (no select of 2.0 / 1.5 here: 0 * 0 already gives them, and such a select would let
+    # LLVM drop the zeroing selects above and compute inf * 0 after all)
     return _as_fp(b, process_nans(b, r, [na_raw, c_raw]), ty)
 
 
 def _cmp(b: Builder, pred: str, a: Val, c: Val, absolute: bool = False) -> Val:
+    flush_to_zero_fixup(b, [a, c], host_op=False)
     if absolute:
         a, c = intr(b, "llvm.fabs", [a]), intr(b, "llvm.fabs", [c])
     return mask_of(b, b.fcmp(pred, a, c), _ity(a.ty))
@@ -233,7 +260,8 @@ def misc_op(ctx: LiftContext, op: str, v: Val) -> Val:
     if op in ("scvtf", "ucvtf"):
         eb = int(v.ty.split(" x i")[1][:-1])
         fty = with_elt(v.ty, "double" if eb == 64 else "float")
-        return (b.sitofp if op == "scvtf" else b.uitofp)(v, fty)
+        r = (b.sitofp if op == "scvtf" else b.uitofp)(v, fty)
+        return _after_host_op(b, r, [])
     ty = v.ty
     if op.startswith("cm"):
         pred = {"gt": "ogt", "eq": "oeq", "lt": "olt", "ge": "oge", "le": "ole"}[op[2:4]]
@@ -253,6 +281,14 @@ def misc_op(ctx: LiftContext, op: str, v: Val) -> Val:
         round_ties_away(b, v) if mode == "a" else intr(b, _ROUND[mode], [v]))
     raise_conversion_flags(b, v, r, 64 if "double" in ty else 32, op[3] == "u")
     return fp_to_int(b, r, _ity(ty), op[3] == "u")
+
+
+def _after_host_op(b: Builder, r: Val, inputs: list[Val],
+                   redo: Callable[[list[Val]], Val] | None = None) -> Val:
+    """r, once FPCR.FZ's flag fix-up (lift_context.flush_to_zero_fixup) has run for the host
+    conversion that made it (which must run first: the fix-up reads MXCSR)."""
+    flush_to_zero_fixup(b, inputs, after=r, redo=redo, result=r)
+    return r
 
 
 def _dn_lanes(b: Builder, src: Val, r: Val) -> Val:
@@ -275,13 +311,17 @@ def two_reg_misc_fp(ctx: LiftContext, w: int) -> None:
     b = ctx.b
     q, u, a_, sz, opc = bit(w, 30), bit(w, 29), bit(w, 23), bit(w, 22), bits(w, 16, 12)
     rn, rd = bits(w, 9, 5), bits(w, 4, 0)
-    if opc in (0x16, 0x17) and not a_:  # FCVTN(2)/FCVTXN(2)/FCVTL(2): double <-> single only
-        if not sz or (u and opc == 0x17):
+    if opc in (0x16, 0x17) and not a_:  # FCVTN(2)/FCVTXN(2)/FCVTL(2)
+        if u and (opc == 0x17 or not sz):
             raise Unallocated
+        if not sz:  # single <-> half
+            _half_narrow_widen(ctx, opc == 0x16, q, rn, rd)
+            return
         if opc == 0x16:
             src = ctx.vreg_as(rn, "<2 x double>")
             r = round_to_odd(b, src) if u else b.fptrunc(src, "<2 x float>")
-            r = _dn_lanes(b, src, r)
+            r = _after_host_op(b, _dn_lanes(b, src, r), [src],
+                               None if u else lambda o: b.fptrunc(o[0], "<2 x float>"))
             if q:
                 lo = ctx.vreg_as(rd, "<2 x float>")
                 r = b.shufflevector(lo, r, [0, 1, 2, 3])
@@ -289,7 +329,7 @@ def two_reg_misc_fp(ctx: LiftContext, w: int) -> None:
         else:
             src = ctx.vreg_as(rn, "<4 x float>")
             h = b.shufflevector(src, Val("poison", src.ty), [2, 3] if q else [0, 1])
-            write(ctx, rd, _dn_lanes(b, h, b.fpext(h, "<2 x double>")))
+            write(ctx, rd, _after_host_op(b, _dn_lanes(b, h, b.fpext(h, "<2 x double>")), [h]))
         return
     op = _MISC.get((u, a_, opc))
     if op is None or (sz and not q):
@@ -300,6 +340,30 @@ def two_reg_misc_fp(ctx: LiftContext, w: int) -> None:
     else:
         v = ctx.vreg_as(rn, fty_of(sz, lanes))
     write(ctx, rd, misc_op(ctx, op, v))
+
+
+def _half_narrow_widen(ctx: LiftContext, narrow: bool, q: int, rn: int, rd: int) -> None:
+    """FCVTN(2) Vd.4H/8H, Vn.4S and FCVTL(2) Vd.4S, Vn.4H/8H: lane by lane with the scalar
+    FPConvert of fp_convert (FPCR.RMode/FZ/DN/AHP, FPSR flags ORed over the lanes)."""
+    b = ctx.b
+    fpcr = fpcr_value(b)
+    if narrow:
+        src = ctx.vreg_as(rn, "<4 x i32>")
+        r, flags = Val("poison", "<4 x i16>"), const("i64", 0)
+        for i in range(4):
+            h, f = to_half_lane(ctx, b.extractelement(src, i), SINGLE, fpcr)
+            r, flags = b.insertelement(r, h, i), b.or_(flags, f)
+        raise_fp_bits_rare(b, flags)
+        if q:
+            r = b.shufflevector(ctx.vreg_as(rd, "<4 x i16>"), r, list(range(8)))
+        write(ctx, rd, r)
+        return
+    src = ctx.vreg_as(rn, "<8 x i16>")
+    out = Val("poison", "<4 x float>")
+    for i in range(4):
+        lane = b.extractelement(src, i + 4 * q)
+        out = b.insertelement(out, half_to_wider(ctx, lane, SINGLE, fpcr), i)
+    write(ctx, rd, out)
 
 
 def round_to_odd(b: Builder, x: Val) -> Val:
@@ -319,7 +383,8 @@ def scalar_misc(ctx: LiftContext, w: int) -> None:
     """Scalar two-reg misc FP forms (called from simd_int's scalar two-reg misc lifter)."""
     u, a_, sz, opc = bit(w, 29), bit(w, 23), bit(w, 22), bits(w, 16, 12)
     if (u, a_, sz, opc) == (1, 0, 1, 0x16):  # FCVTXN Sd, Dn
-        write(ctx, bits(w, 4, 0), round_to_odd(ctx.b, ctx.vreg_as(bits(w, 9, 5), "<1 x double>")))
+        src = ctx.vreg_as(bits(w, 9, 5), "<1 x double>")
+        write(ctx, bits(w, 4, 0), _after_host_op(ctx.b, round_to_odd(ctx.b, src), [src]))
         return
     op = _MISC.get((u, a_, opc))
     if op is None or not (op in _SCALAR_MISC or op.startswith("cvt")):

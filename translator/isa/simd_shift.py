@@ -15,10 +15,13 @@ from translator.isa.simd_common import (
     fp_to_int,
     fvconst,
     half,
+    intr,
+    raise_conversion_flags,
     read,
     read_full,
     rshr_imm,
     sat_trunc,
+    scale_for_fixed,
     set_qc,
     shl_imm,
     shr_imm,
@@ -28,7 +31,7 @@ from translator.isa.simd_common import (
     write_upper,
     zero,
 )
-from translator.lift_context import LiftContext, Unallocated
+from translator.lift_context import LiftContext, Unallocated, flush_to_zero_fixup
 
 _SAME = {0x00, 0x02, 0x04, 0x06, 0x08, 0x0A, 0x0C, 0x0E}  # result as wide as the source
 _NARROW = {0x10, 0x11, 0x12, 0x13}
@@ -114,11 +117,14 @@ def _fixed(ctx: LiftContext, u: int, opc: int, a: Val, fbits: int) -> Val:
     fty = with_elt(a.ty, "float" if eb == 32 else "double")
     if opc == 0x1C:
         f = (b.uitofp if u else b.sitofp)(a, fty)
+        flush_to_zero_fixup(b, [], after=f)  # its Inexact, taken out of MXCSR under FZ
         return b.fmul(f, fvconst(fty, 2.0 ** -fbits)) if fbits else f
-    f = b.bitcast(a, fty)
-    if fbits:
-        f = b.fmul(f, fvconst(fty, 2.0 ** fbits))
-    return fp_to_int(b, f, a.ty, bool(u))
+    x = b.bitcast(a, fty)
+    flush_to_zero_fixup(b, [x], host_op=False)  # the scaled value is never a denormal
+    f = scale_for_fixed(b, x, fbits, eb)
+    r = intr(b, "llvm.trunc", [f])
+    raise_conversion_flags(b, f, r, eb, bool(u))
+    return fp_to_int(b, r, a.ty, bool(u))
 
 
 def _esize(immh: int) -> int:
