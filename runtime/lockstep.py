@@ -720,10 +720,14 @@ class Lockstep:
         """Run to the guest's exit; returns its status, or 1 on the first divergence."""
         from syscalls.abi import GuestExit, GuestKilled
         from syscalls.table import dispatch
+        from translator.native import bind_thread
 
         m = self.machine
         cpu, tr, mirror = m.cpu, m.translator, self.mirror
         enter = tr.native.enter
+        # A guest fault in translated code is caught by the native handler, which finds the
+        # trampoline to return to through this thread's binding: without it, it crashes us.
+        bind_thread(cpu.address)
         pre = state_bytes(cpu)
         while True:
             pc = cpu.pc
