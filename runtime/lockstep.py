@@ -821,6 +821,7 @@ class Lockstep:
                 self._say(self._summary() + "; no divergence")
                 return e.status & 0xFF
             except GuestKilled as e:
+                m.killed_by = e.signo
                 self._say(self._summary() + "; no divergence")
                 self._say(f"lockstep: the guest was killed by signal {e.signo}")
                 return 128 + e.signo
@@ -940,15 +941,20 @@ class Lockstep:
 
 
 def run_lockstep(program: str, argv: list[str], env: list[str], out: TextIO = sys.stderr,
-                 sysroot: str | None = None, exec_command: list[str] | None = None) -> int:
+                 sysroot: str | None = None, exec_command: list[str] | None = None,
+                 killed_by: list[int] | None = None) -> int:
     """Entry point for the CLI: returns the guest's status, or 1 on a divergence.
 
     `exec_command` starts an arm64 program a guest execve names (plain elfjit); without it
-    such an execve fails with ENOEXEC."""
+    such an execve fails with ENOEXEC. `killed_by` receives the signal whose default action
+    ended the guest, so the CLI can die of it as a plain run does (a parent's wait4 sees it).
+    """
     ls = Lockstep(program, argv, env, out, sysroot, exec_command)
     try:
         return ls.run()
     finally:
         ls.machine.close()
+        if killed_by is not None:
+            killed_by[:] = [ls.machine.killed_by] if ls.machine.killed_by else []
 
 
