@@ -161,6 +161,7 @@ class Mirror:
     intr: int | None = None
     bad_access: str = ""
     stepped: int = 0  # instructions of the last run stepped by elfjit instead
+    write_hook: Any = None  # the undo log's hook while it is on
     _bufs: Any = None
     _nzcv: Any = None
     _ptrs_at: dict[int, Any] = field(default_factory=dict)
@@ -175,7 +176,6 @@ class Mirror:
                 UC_ARCH_ARM64,
                 UC_HOOK_INTR,
                 UC_HOOK_MEM_INVALID,
-                UC_HOOK_MEM_WRITE,
                 UC_MODE_ARM,
                 Uc,
             )
@@ -194,9 +194,20 @@ class Mirror:
         ids += [getattr(a, f"UC_ARM64_REG_Q{i}") for i in range(32)]
         m = cls(uc, ids)
         uc.hook_add(UC_HOOK_INTR, m._on_intr)
-        uc.hook_add(UC_HOOK_MEM_WRITE, m._on_write)
         uc.hook_add(UC_HOOK_MEM_INVALID, m._on_invalid)
         return m
+
+    def log_writes(self, on: bool) -> None:
+        """Keep an undo log of Unicorn's stores (replays only: a Python call per guest store
+        is what made lockstep slow on store-heavy code)."""
+        from unicorn import UC_HOOK_MEM_WRITE
+
+        if on and self.write_hook is None:
+            self.write_hook = self.uc.hook_add(UC_HOOK_MEM_WRITE, self._on_write)
+        elif not on and self.write_hook is not None:
+            self.uc.hook_del(self.write_hook)
+            self.write_hook = None
+        self.undo.clear()
 
     # -- hooks
     def _on_intr(self, uc: Any, intno: int, _data: Any) -> None:
@@ -553,7 +564,51 @@ class Counters:
 
 
 _SELF_MEM: list[int] = []
+_SELF_MEM_RW: list[int] = []
 _EXECVE = (221, 281)  # execve, execveat
+_PC = REG_NAMES.index("pc")
+# Most plain blocks one batch holds: more saves little once Unicorn's start-up is shared, and
+# keeps Unicorn's run (interrupted only by its own count) short.
+BATCH = 256
+
+
+@dataclass
+class Checkpoint:
+    """Both engines' state just after a syscall (where they are known to agree): registers,
+    Unicorn's FPSR, the counters and the bytes of every writable mapping. Between syscalls
+    nothing else changes: mappings and non-writable memory change only in syscalls."""
+
+    regs: bytes
+    fpsr: int
+    counts: Counters
+    memory: list[tuple[int, int, bytes]]  # (start, end, bytes) of each writable mapping
+
+    @classmethod
+    def take(cls, ls: Lockstep) -> Checkpoint:
+        from unicorn import arm64_const as a
+
+        mirror = ls.mirror
+        memory = [(m.start, m.end, bytes(mirror._view(m))) for m in ls.machine.mem.maps
+                  if m.prot & PROT_WRITE]
+        return cls(ctypes.string_at(ls.machine.cpu.address, _VEND),
+                   mirror.uc.reg_read(a.UC_ARM64_REG_FPSR), dataclasses.replace(ls.counts),
+                   memory)
+
+    def restore(self, ls: Lockstep) -> None:
+        from unicorn import arm64_const as a
+
+        mirror, mem, cpu = ls.mirror, ls.machine.mem, ls.machine.cpu
+        for start, end, data in self.memory:
+            m = mem.find(start)
+            assert m is not None and (m.start, m.end) == (start, end)
+            mirror._view(m)[:] = data
+            if m.prot & PROT_EXEC:
+                mirror.uc.ctl_remove_cache(m.start, m.end)
+            write_host(mem.host(start), data)
+        ctypes.memmove(cpu.address, self.regs, _VEND)
+        mirror.load_from(cpu.address)
+        mirror.uc.reg_write(a.UC_ARM64_REG_FPSR, self.fpsr)
+        ls.counts = dataclasses.replace(self.counts)
 
 
 def _libc() -> Any:
@@ -569,6 +624,25 @@ def _libc() -> Any:
 
 
 _C = _libc()
+
+
+def write_host(addr: int, data: bytes) -> None:
+    """Put `data` at host address addr through /proc/self/mem, skipping pages that cannot be
+    written (a file mapping past its file's end: see read_host)."""
+    if not _SELF_MEM_RW:
+        _SELF_MEM_RW.append(os.open("/proc/self/mem", os.O_RDWR))
+    fd = _SELF_MEM_RW[0]
+    try:
+        if os.pwrite(fd, data, addr) == len(data):
+            return
+    except OSError:
+        pass
+    view = memoryview(data)
+    for off in range(0, len(data), PAGE):
+        try:
+            os.pwrite(fd, view[off:off + PAGE], addr + off)
+        except OSError:
+            continue
 
 
 def read_host_into(addr: int, out: memoryview) -> None:
@@ -653,6 +727,8 @@ class Lockstep:
         # is the key's check: a retranslation (changed code) makes a new one.
         self._blocks: dict[int, tuple[Any, list[int], dict[int, int]]] = {}
         self._stepper: tuple[Any, CPUState] | None = None
+        self.replaying = False  # block by block since a batch showed a difference
+        self.checkpoint: Checkpoint | None = None
 
     # -- helpers
     def _words(self, pc: int, n: int) -> list[int]:
@@ -717,7 +793,17 @@ class Lockstep:
 
     # -- main loop
     def run(self) -> int:
-        """Run to the guest's exit; returns its status, or 1 on the first divergence."""
+        """Run to the guest's exit; returns its status, or 1 on the first divergence.
+
+        Why batches: Unicorn's per-run start-up and a register comparison after every block
+        were most of lockstep's cost. Consecutive plain blocks (ended by a branch, no special
+        instruction) run in elfjit one by one and then in Unicorn as one run of as many
+        instructions; registers are compared where the batch ends (a syscall, a special
+        instruction, another kind of exit, or BATCH blocks). A difference there restores both
+        engines to the last syscall (see Checkpoint) and replays block by block, with
+        Unicorn's write log on, so the first diverging block and instruction are reported as
+        they would be without batches.
+        """
         from syscalls.abi import GuestExit, GuestKilled
         from syscalls.table import dispatch
         from translator.native import bind_thread
@@ -728,10 +814,19 @@ class Lockstep:
         # A guest fault in translated code is caught by the native handler, which finds the
         # trampoline to return to through this thread's binding: without it, it crashes us.
         bind_thread(cpu.address)
+        self.checkpoint = Checkpoint.take(self)
         pre = state_bytes(cpu)
+        # The batch so far: Unicorn still has to run `pending` instructions from `lead_pc`.
+        lead_pc, pending, batched = 0, 0, 0
         while True:
             pc = cpu.pc
             if not tr.ensure(pc):
+                if pending:
+                    lead_pc, pending, batched = 0, 0, 0
+                    if self._mismatch():
+                        pre = state_bytes(cpu)
+                        continue
+                    return self._diverged(pc, [], pre, "Unicorn did not follow elfjit")
                 outcome = mirror.run(pc, [0])
                 if outcome.kind == "fault":
                     return self._guest_fault(f"jump to non-executable address {pc:#x}", pc)
@@ -743,12 +838,24 @@ class Lockstep:
             reason = enter(cpu.address)
             # A block that branches to itself loops inside its unit: count the passes.
             passes = max(1, cpu.blocks - entered)
-            if reason == EXIT_FPENV:
+            if reason == EXIT_MISS:
+                last = n
+                if not special and not self.replaying and batched < BATCH:
+                    # A plain block: Unicorn runs it later, with the rest of the batch.
+                    if not pending:
+                        lead_pc = pc
+                    ran = (passes - 1) * n + last
+                    pending += ran
+                    batched += 1
+                    self.counts.blocks += passes
+                    self.counts.insns += ran
+                    continue
+            elif reason == EXIT_FPENV:
                 # MSR FPCR/FPSR or MRS FPSR: elfjit does it in Python, Unicorn runs it as part
                 # of the block: both have executed it once it is done here.
                 last = (cpu.pc - pc) // 4 + 1
                 fpenv.execute(cpu, m.mem)
-            elif reason in (EXIT_MISS, EXIT_SVC):
+            elif reason == EXIT_SVC:
                 last = n
             elif reason in (EXIT_UNDEF, EXIT_BRK):
                 last = (cpu.pc - pc) // 4 + (1 if reason == EXIT_BRK else 0)
@@ -758,6 +865,16 @@ class Lockstep:
                 return self._diverged(pc, words, pre,
                                       f"unexpected elfjit exit {EXIT_NAMES.get(reason, reason)}")
             ran = (passes - 1) * n + last
+            if pending:
+                # Unicorn catches up with the batch, which must bring it to this block.
+                lead = mirror.run(lead_pc, [], pending, {})
+                lead_pc, pending, batched = 0, 0, 0
+                if lead.kind != "ok" or mirror.uc.reg_read(mirror.regs[_PC]) != pc:
+                    if self._mismatch():
+                        pre = state_bytes(cpu)
+                        continue
+                    return self._diverged(pc, words, pre, "Unicorn did not follow elfjit "
+                                          f"({lead.kind} {lead.detail})".rstrip())
             outcome = mirror.run(pc, words, ran, special, self._step) if ran else UcOutcome("ok")
             self.counts.blocks += passes
             self.counts.insns += ran
@@ -767,6 +884,9 @@ class Lockstep:
             want = {EXIT_MISS: "ok", EXIT_SVC: "svc", EXIT_BRK: "brk", EXIT_UNDEF: "ok",
                     EXIT_FAULT: "fault", EXIT_FPENV: "ok"}[reason]
             if outcome.kind != want:
+                if self._mismatch():
+                    pre = state_bytes(cpu)
+                    continue
                 return self._diverged(pc, words, pre,
                                       f"elfjit left the block by {EXIT_NAMES[reason]} "
                                       f"but Unicorn by {outcome.kind} {outcome.detail}".rstrip())
@@ -774,12 +894,15 @@ class Lockstep:
                 return self._guest_fault(f"segmentation fault at address {cpu.exit_info:#x} "
                                          f"(Unicorn: {outcome.detail})", cpu.fault_pc)
             if reason == EXIT_BRK:
-                mirror.uc.reg_write(mirror.regs[REG_NAMES.index("pc")], cpu.pc)
+                mirror.uc.reg_write(mirror.regs[_PC], cpu.pc)
             ours = state_bytes(cpu)
             if outcome.nondeterministic:
                 self.counts.unchecked += 1
                 mirror.load_from(cpu.address)
             elif not mirror.agrees(ours):
+                if self._mismatch():
+                    pre = state_bytes(cpu)
+                    continue
                 return self._diverged(pc, words, pre, "registers differ after the block",
                                       regs_of(ours), mirror.read())
             pre = ours
@@ -837,7 +960,28 @@ class Lockstep:
                                            if x.prot & PROT_WRITE and (x.start, x.end) not in keep])
             pre = state_bytes(cpu)
             mirror.load_from(cpu.address)
+            if self.replaying:
+                self._replay(False)
+            self.checkpoint = Checkpoint.take(self)
 
+    # -- batches and replays
+    def _mismatch(self) -> bool:
+        """A difference showed at the end of a batch: go back to the last syscall and replay
+        block by block (True). In replay mode there is nothing to go back to (False): the
+        caller reports the divergence."""
+        if self.replaying:
+            return False
+        self.checkpoint.restore(self)
+        self._replay(True)
+        return True
+
+    def _replay(self, on: bool) -> None:
+        """Block-by-block mode with Unicorn's write log (the undo a diverging block needs to
+        be replayed instruction by instruction), or back to batches."""
+        self.replaying = on
+        self.mirror.log_writes(on)
+
+    # -- endings
     # -- endings
     def _run_child(self) -> int:
         """The child of a fork: Unicorn is not told about it (lockstep follows the parent

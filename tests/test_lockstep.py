@@ -36,6 +36,14 @@ BROKEN_ADD = textwrap.dedent('''
     sys.exit(main(["--difftest", "unicorn", *sys.argv[1:]]))
 ''')
 
+# The same with UDIV/SDIV broken (64-bit: result + 1): its first use is far from the last
+# syscall, so the divergence shows at the end of a batch and must be found again by the
+# block-by-block replay from that syscall.
+BROKEN_DIV = (BROKEN_ADD
+              .replace('"ADD/ADDS/SUB/SUBS (immediate)"', '"UDIV/SDIV/LSLV/LSRV/ASRV/RORV/CRC32"')
+              .replace("w >> 29 == 0b100", "w & 0xFFE0F800 == 0x9AC00800")  # 64-bit [SU]DIV
+              .replace("ctx.xsp(rd)", "ctx.x(rd)").replace("ctx.set_xsp(rd", "ctx.set_x(rd"))
+
 NO_UNICORN = textwrap.dedent('''
     import sys
     sys.modules["unicorn"] = None  # import unicorn -> ImportError
@@ -45,10 +53,12 @@ NO_UNICORN = textwrap.dedent('''
 
 
 @pytest.mark.parametrize(("name", "target"), [("hello", "aarch64"), ("intops", "aarch64"),
-                                              ("hello", "aarch64-dynamic")])
+                                              ("hello", "aarch64-dynamic"), ("procs", "aarch64")])
 def test_programs_agree(name, target, guest_build, elfjit_cli, run_cmd, host_env):
     """Whole programs, the dynamic one through ld.so and glibc's shared objects (whose file
-    mappings reach past the end of their files, unreadable to a naive copy)."""
+    mappings reach past the end of their files, unreadable to a naive copy). procs forks,
+    execs and is killed by signals: lockstep follows the parent, children run plain elfjit,
+    and the exit statuses a parent sees must be those of a plain run."""
     if target == "aarch64-dynamic" and not os.path.exists("/usr/aarch64-linux-gnu/lib"):
         pytest.skip("no arm64 glibc (libc6-arm64-cross)")
     prog = guest_build(name, "O2", target)
@@ -58,6 +68,15 @@ def test_programs_agree(name, target, guest_build, elfjit_cli, run_cmd, host_env
     assert "; no divergence" in res.err
     assert res.returncode == plain.returncode
     assert res.stdout == plain.stdout
+
+
+def test_guest_fault_in_both_engines(guest_build, elfjit_cli, run_cmd, host_env):
+    """A NULL dereference faults in both engines: reported as agreement and SIGSEGV's status,
+    not as a crash of lockstep itself (the fault handler needs the thread's CPU binding)."""
+    prog = guest_build("crash_null", "O2", "aarch64")
+    res = run_cmd([*elfjit_cli, "--difftest", "unicorn", prog], env=host_env(), timeout=600)
+    assert res.returncode == 139, res.err[-3000:]
+    assert "; no divergence" in res.err and "both engines fault" in res.err
 
 
 def _add_imm_64(word: int) -> bool:
@@ -93,6 +112,16 @@ def test_divergence_names_block_and_register(guest_build, elfjit_cli, run_cmd, h
     assert reg in differing.split(": ")[1].split(", ")
     assert f"  * {reg:<5}" in err  # marked in the side-by-side register files
     assert "<-- first difference" in err
+
+
+def test_divergence_after_a_batch_is_replayed(guest_build, elfjit_cli, run_cmd, host_env):
+    prog = guest_build("intops", "O2", "aarch64")
+    res = run_cmd([sys.executable, "-c", BROKEN_DIV, prog], env=host_env(), timeout=600)
+    assert res.returncode == 1, res.err[-4000:]
+    first = next((line for line in res.err.splitlines()
+                  if line.startswith("first differing instruction")), "")
+    assert "div " in first, res.err[-4000:]
+    assert "<-- first difference" in res.err
 
 
 def test_unicorn_missing_is_one_line(guest_build, elfjit_cli, run_cmd, host_env):
