@@ -181,7 +181,8 @@ def difftest_command(args: argparse.Namespace, env: list[str], argv: list[str]) 
                 del plain[i:i + (2 if a == "--difftest" else 1)]
                 break
         return run_lockstep(args.program, [args.program, *args.args], env,
-                            sysroot=args.sysroot, exec_command=plain, killed_by=KILLED_BY)
+                            sysroot=args.sysroot, exec_command=plain, killed_by=KILLED_BY,
+                            disk=open_cache(args))
     except (LoadError, WindowError) as e:
         err(str(e))
         return getattr(e, "status", 1)

@@ -39,6 +39,7 @@ from runtime.cpu_state import (
     CPUState,
 )
 from runtime.memory import PAGE, PROT_EXEC, PROT_WRITE, GuestMemory, Mapping
+from translator.lift_context import lookup_slot
 
 # The registers compared after every block, in report order. FPSR is left out on purpose: its
 # cumulative exception bits are not modelled by the lifter, and a guest that reads them through
@@ -567,6 +568,7 @@ _SELF_MEM: list[int] = []
 _SELF_MEM_RW: list[int] = []
 _EXECVE = (221, 281)  # execve, execveat
 _PC = REG_NAMES.index("pc")
+_PC_WORD, _BLOCKS_WORD = OFFSETS["pc"] // 8, OFFSETS["blocks"] // 8
 # Most plain blocks one batch holds: more saves little once Unicorn's start-up is shared, and
 # keeps Unicorn's run (interrupted only by its own count) short.
 BATCH = 256
@@ -695,15 +697,17 @@ class Lockstep:
 
     def __init__(self, program: str, argv: list[str], env: list[str],
                  out: TextIO = sys.stderr, sysroot: str | None = None,
-                 exec_command: list[str] | None = None) -> None:
+                 exec_command: list[str] | None = None, disk: Any = None) -> None:
         from runtime.loader import load_program
         from runtime.machine import Machine, Options
         from translator.translator import TierPolicy
 
         self.out = out
         self.mirror = Mirror.create()
+        # `disk`: the translation cache. Step-tier units are keyed as such, so a second
+        # lockstep run of a program skips compiling (about a third of a run's time).
         self.machine = Machine(Options(policy=TierPolicy(step=True, hot_threshold=None)),
-                               exe_path=os.path.abspath(program))
+                               exe_path=os.path.abspath(program), disk=disk)
         image = load_program(self.machine.mem, program, argv, env, sysroot=sysroot)
         self.machine.proc.argv = list(argv)
         self.machine.proc.sysroot = image.sysroot
@@ -725,7 +729,7 @@ class Lockstep:
         self.block_ran = 0  # instructions the current block ran (several passes if it loops)
         # Per block entry: (its unit, its words, its special instructions). The unit object
         # is the key's check: a retranslation (changed code) makes a new one.
-        self._blocks: dict[int, tuple[Any, list[int], dict[int, int]]] = {}
+        self._blocks: dict[int, tuple[Any, list[int], dict[int, int], int]] = {}
         self._stepper: tuple[Any, CPUState] | None = None
         self.replaying = False  # block by block since a batch showed a difference
         self.checkpoint: Checkpoint | None = None
@@ -735,11 +739,12 @@ class Lockstep:
         raw = ctypes.string_at(self.machine.mem.host(pc), 4 * n)
         return list(struct.unpack(f"<{n}I", raw))
 
-    def _block(self, pc: int, unit: Any) -> tuple[Any, list[int], dict[int, int]]:
+    def _block(self, pc: int, unit: Any) -> tuple[Any, list[int], dict[int, int], int]:
+        """(unit, words, special instructions, index of its lookup-table tag as a word)."""
         got = self._blocks.get(pc)
         if got is None or got[0] is not unit:
             words = self._words(pc, unit.ninsns)
-            got = (unit, words, special_words(words))
+            got = (unit, words, special_words(words), 2 * lookup_slot(pc))
             self._blocks[pc] = got
         return got
 
@@ -818,9 +823,22 @@ class Lockstep:
         pre = state_bytes(cpu)
         # The batch so far: Unicorn still has to run `pending` instructions from `lead_pc`.
         lead_pc, pending, batched = 0, 0, 0
+        # Why raw views: cpu.pc/cpu.blocks and translator.ensure (a lock, stats, set_entry)
+        # cost microseconds each through ctypes properties, and they run for every block.
+        regs = memoryview((ctypes.c_char * _VEND).from_address(cpu.address)).cast("B").cast("Q")
+        lookup = memoryview(tr.lookup.table).cast("B").cast("Q")
+        units, blocks = tr.units, self._blocks
         while True:
-            pc = cpu.pc
-            if not tr.ensure(pc):
+            pc = regs[_PC_WORD]
+            info = blocks.get(pc)
+            if info is not None and units.get(pc) is info[0]:
+                slot = info[3]
+                if lookup[slot] != pc or lookup[slot + 1] != info[0].code:
+                    tr.native.set_entry(pc, info[0].code)
+                _unit, words, special, _slot = info
+            elif tr.ensure(pc):
+                _unit, words, special, _slot = self._block(pc, units[pc])
+            else:
                 if pending:
                     lead_pc, pending, batched = 0, 0, 0
                     if self._mismatch():
@@ -832,12 +850,11 @@ class Lockstep:
                     return self._guest_fault(f"jump to non-executable address {pc:#x}", pc)
                 return self._diverged(pc, [], pre, f"elfjit cannot execute at {pc:#x} but "
                                       f"Unicorn ran it ({outcome.kind})")
-            unit, words, special = self._block(pc, tr.units[pc])
             n = len(words)
-            entered = cpu.blocks
+            entered = regs[_BLOCKS_WORD]
             reason = enter(cpu.address)
             # A block that branches to itself loops inside its unit: count the passes.
-            passes = max(1, cpu.blocks - entered)
+            passes = max(1, regs[_BLOCKS_WORD] - entered)
             if reason == EXIT_MISS:
                 last = n
                 if not special and not self.replaying and batched < BATCH:
@@ -1086,14 +1103,14 @@ class Lockstep:
 
 def run_lockstep(program: str, argv: list[str], env: list[str], out: TextIO = sys.stderr,
                  sysroot: str | None = None, exec_command: list[str] | None = None,
-                 killed_by: list[int] | None = None) -> int:
+                 killed_by: list[int] | None = None, disk: Any = None) -> int:
     """Entry point for the CLI: returns the guest's status, or 1 on a divergence.
 
     `exec_command` starts an arm64 program a guest execve names (plain elfjit); without it
     such an execve fails with ENOEXEC. `killed_by` receives the signal whose default action
     ended the guest, so the CLI can die of it as a plain run does (a parent's wait4 sees it).
     """
-    ls = Lockstep(program, argv, env, out, sysroot, exec_command)
+    ls = Lockstep(program, argv, env, out, sysroot, exec_command, disk)
     try:
         return ls.run()
     finally:
