@@ -33,7 +33,8 @@ BROKEN_ADD = textwrap.dedent('''
             registry.FORMS[i] = dataclasses.replace(form, lifter=broken)
     registry._cache.clear()
     from runtime.cli import main
-    sys.exit(main(["--difftest", "unicorn", *sys.argv[1:]]))
+    # --no-cache: code from the broken lifter must neither come from nor go to the cache
+    sys.exit(main(["--no-cache", "--difftest", "unicorn", *sys.argv[1:]]))
 ''')
 
 # The same with UDIV/SDIV broken (64-bit: result + 1): its first use is far from the last
