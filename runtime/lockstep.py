@@ -2,15 +2,23 @@
 
 Why block by block: a whole-program run that merely prints the wrong answer says nothing about
 *where* the translator went wrong. Here elfjit runs in its step tier (one guest basic block per
-unit, no chaining, so every block returns to Python), Unicorn runs the same block from the same
-state, and the register files are compared after every block. Syscalls are serviced once, by
-elfjit; their results and every memory change they made are then copied into Unicorn, so the
-oracle never needs its own syscall layer. Memory is compared at each syscall, before it is
-serviced: a wrong store is caught at the next syscall, a wrong register at the end of its block.
+unit, no chaining, so every block returns to Python) and Unicorn runs the same instructions
+from the same state. Plain blocks are batched: Unicorn runs a batch's instructions in one go
+and registers are compared where the batch ends; a difference sends both engines back to the
+last syscall and replays block by block, so what is reported is the first diverging block.
+Syscalls are serviced once, by elfjit; their results and every memory change they made are
+then copied into Unicorn, so the oracle never needs its own syscall layer. Memory is compared
+at each syscall, before it is serviced: a wrong store is caught at the next syscall, a wrong
+register where its batch ends.
 
 On the first divergence the block, its disassembly, the first instruction whose result differs
 (found by replaying the block one instruction at a time in both engines) and both register files
 are printed and the exit status is 1.
+
+Scope: one guest thread (Unicorn mirrors one CPU; a thread clone gets ENOSYS). fork: lockstep
+follows the parent, the child runs on as plain elfjit. execve: the new program runs under
+plain elfjit, unchecked. Instructions Unicorn's CPU model cannot execute (BF16 ...) are run by
+elfjit on Unicorn's state, copied back, and counted as "instructions Unicorn could not check".
 """
 
 from __future__ import annotations
