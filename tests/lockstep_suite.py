@@ -153,21 +153,23 @@ def _fmt(v: int | None) -> str:
 
 
 def print_table(rows: list[Row], skipped: list[str], file=sys.stdout) -> None:  # noqa: ANN001
-    head = (f"{'program':<18} {'blocks':>10} {'insns':>12} {'unchecked':>9} {'result':<10} "
+    w = max([18, *(len(r.case.label) for r in rows), *(len(x) for x in skipped)])
+    head = (f"{'program':<{w}} {'blocks':>10} {'insns':>12} {'unchecked':>9} {'result':<10} "
             f"{'status':>6} {'plain':>5} {'stdout':<6} {'time':>8}")
     print(head, file=file)
     print("-" * len(head), file=file)
     for r in rows:
         same = "-" if r.same_stdout is None else ("same" if r.same_stdout else "DIFF")
-        print(f"{r.case.label:<18} {r.blocks:>10} {r.insns:>12} {r.unchecked:>9} "
+        print(f"{r.case.label:<{w}} {r.blocks:>10} {r.insns:>12} {r.unchecked:>9} "
               f"{r.result:<10} {_fmt(r.status):>6} {_fmt(r.plain):>5} {same:<6} "
               f"{r.seconds:>7.1f}s", file=file)
-    for s in skipped:
-        print(f"{s:<18} {'':>10} {'':>12} {'':>9} {'skipped':<10} (threads: lockstep is "
+    for x in skipped:
+        print(f"{x:<{w}} {'':>10} {'':>12} {'':>9} {'skipped':<10} (threads: lockstep is "
               f"single-threaded, clone -> ENOSYS)", file=file)
-    agree = sum(r.result == "agree" and r.status == r.plain for r in rows)
-    print(f"{agree}/{len(rows)} builds agree with matching exit status; "
-          f"{sum(r.unchecked for r in rows)} instructions Unicorn could not check", file=file)
+    agree = sum(r.result == "agree" and r.status == r.plain and r.same_stdout for r in rows)
+    print(f"{agree}/{len(rows)} builds agree with the same exit status and stdout as a plain "
+          f"run; {sum(r.unchecked for r in rows)} instructions Unicorn could not check; "
+          f"lockstep time {sum(r.seconds for r in rows):.0f}s", file=file)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         if row.detail:
             print(row.detail, file=sys.stderr, flush=True)
     print_table(rows, skipped)
-    bad = [r for r in rows if r.result != "agree" or r.status != r.plain]
+    bad = [r for r in rows if r.result != "agree" or r.status != r.plain or not r.same_stdout]
     return 1 if bad else 0
 
 

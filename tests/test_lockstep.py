@@ -140,7 +140,6 @@ def test_difftest_rejects_unknown_engine(elfjit_cli, run_cmd, host_env, guest_bu
     assert "invalid choice" in res.err
 
 
-@pytest.mark.slow  # about 4 minutes: bf16.c sweeps 16 FPCR settings in lockstep
 def test_instructions_unicorn_lacks_are_stepped(guest_build, elfjit_cli, run_cmd, host_env):
     """bf16.c uses FEAT_BF16 (BFCVT, BFDOT, BFMMLA ...), which Unicorn's CPU model lacks: the
     run must not stop at them as a divergence but step each with elfjit, copy the result into
