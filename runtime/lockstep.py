@@ -986,6 +986,11 @@ class Lockstep:
             pre = state_bytes(cpu)
             mirror.load_from(cpu.address)
             if self.replaying:
+                # The replay reached the next syscall without a divergence: what differed at
+                # the end of the batch did not recur (elfjit or Unicorn is not deterministic
+                # there). Said once per occurrence; batches go on.
+                self._say(f"lockstep: a difference at the end of a batch before the syscall in "
+                          f"block {pc:#x} did not recur when replayed block by block")
                 self._replay(False)
             self.checkpoint = Checkpoint.take(self)
 
