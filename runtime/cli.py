@@ -163,8 +163,10 @@ def guest_environment(setenv: list[str], unsetenv: list[str]) -> list[str] | str
     return [f"{k}={v}" for k, v in env.items()]
 
 
-def difftest_command(args: argparse.Namespace, env: list[str]) -> int:
-    """`--difftest unicorn`: lockstep run; 1 on a divergence, else the guest's status."""
+def difftest_command(args: argparse.Namespace, env: list[str], argv: list[str]) -> int:
+    """`--difftest unicorn`: lockstep run; 1 on a divergence, else the guest's status.
+
+    A program the guest execs runs under plain elfjit: lockstep follows one process."""
     from runtime.lockstep import run_lockstep, unicorn_available
 
     if not unicorn_available():
@@ -175,8 +177,14 @@ def difftest_command(args: argparse.Namespace, env: list[str]) -> int:
     from runtime.memory import WindowError
 
     try:
+        plain = exec_command(argv, args)
+        for i, a in enumerate(plain):
+            if a == "--difftest" or a.startswith("--difftest="):
+                del plain[i:i + (2 if a == "--difftest" else 1)]
+                break
         return run_lockstep(args.program, [args.program, *args.args], env,
-                            sysroot=args.sysroot)
+                            sysroot=args.sysroot, exec_command=plain, killed_by=KILLED_BY,
+                            disk=open_cache(args))
     except (LoadError, WindowError) as e:
         err(str(e))
         return getattr(e, "status", 1)
@@ -237,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return coverage_command(args.program, sys.stdout)
     if args.difftest:
-        return difftest_command(args, env)
+        return difftest_command(args, env, argv if argv is not None else sys.argv[1:])
 
     from runtime.crash import crash_report
     from runtime.loader import load_program
