@@ -59,9 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     tier = p.add_argument_group("translation policy (for comparing cache behaviour)")
     dflt = TierPolicy()
     tier.add_argument("--hot-threshold", type=int, default=dflt.hot_threshold, metavar="N",
-                      help="entries + loop iterations before a unit is optimized, rounded up to a "
-                      f"power of two (default {dflt.hot_threshold}; 0 disables the optimizing "
-                      "tier)")
+                      help="entries + loop iterations before a unit is optimized (default "
+                      f"{dflt.hot_threshold}; 0 disables the optimizing tier)")
     tier.add_argument("--baseline-insns", type=int, default=dflt.baseline_insns, metavar="N",
                       help="largest baseline unit in guest instructions (default "
                       f"{dflt.baseline_insns})")
