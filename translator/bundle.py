@@ -123,22 +123,22 @@ class BundleBuilder(LinkTarget):
         self.data.extend(bytes(pos + size - end))
         return pos
 
-    def _index(self, addr: int, size: int) -> int:
+    def _index(self, addr: int) -> int:
         if addr >= DATA_OFFSET or addr < self.start:
             raise Unsupported("initialized data in an image")
         return addr - self.start
 
     def copy(self, addr: int, data: bytes) -> None:
-        i = self._index(addr, len(data))
+        i = self._index(addr)
         self.data[i:i + len(data)] = data
 
     def zero(self, addr: int, size: int) -> None:
         if addr < DATA_OFFSET:
-            i = self._index(addr, size)
+            i = self._index(addr)
             self.data[i:i + size] = bytes(size)
 
     def put32(self, addr: int, value: int) -> None:
-        struct.pack_into("<i", self.data, self._index(addr, 4), value)
+        struct.pack_into("<i", self.data, self._index(addr), value)
 
     def external(self, name: str) -> None:
         return None  # host addresses are known only when the image is placed
