@@ -186,6 +186,12 @@ def test_bundle_for_other_guest_bytes_is_not_used(tmp_path: Path) -> None:
     out, stats = _run_stats(cache, tmp_path, "after", str(DEMO))
     assert out == expected
     assert stats["units_from_bundles"] == 0 and stats["cache_disk_corrupt"] == 0
+    # That run replaced the stale bundle (same image key, same part number) with its own,
+    # so the one after it starts from a pre-linked image again.
+    assert stats["bundles_written"] == 1
+    out, again = _run_stats(cache, tmp_path, "again", str(DEMO))
+    assert out == expected
+    assert again["units_from_bundles"] > 0 and again["guest_insns_compiled"] == 0
 
 
 def test_bundle_parts_join_only_where_they_continue() -> None:

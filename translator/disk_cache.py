@@ -174,8 +174,8 @@ class DiskCache:
 
     def put_bundle_part(self, image: bytes, seq: int, base: int, meta: bytes,
                         code: bytes) -> None:
-        """Store a part; one based at 0 replaces the image's older parts. If another
-        process stored this seq first, ours is dropped (the next run rebuilds it)."""
+        """Store a part; one based at 0 replaces the image's whole bundle. An appended part
+        whose seq another process stored first is dropped (the next run relinks it)."""
         self._bundles[image] = (seq, base, meta, code)
         self.stats.bundles_written += 1
 
@@ -208,8 +208,9 @@ class DiskCache:
                     continue
                 seq, base, meta, code = part
                 if base == 0:
-                    self._db.execute("DELETE FROM bundle_parts WHERE image=? AND seq<?",
-                                     (image, seq))
+                    # A rewrite replaces the whole bundle, including a stale one (built for
+                    # other guest bytes or another translator) whose seq it may repeat.
+                    self._db.execute("DELETE FROM bundle_parts WHERE image=?", (image,))
                 self._db.execute("INSERT OR IGNORE INTO bundle_parts VALUES (?,?,?,?,?,?,?,?)",
                                  (image, seq, base, _bundle_digest(meta, code),
                                   len(meta) + len(code), now, meta, code))

@@ -501,12 +501,13 @@ class Translator:
             return self._prefetch(image_key, lo, hi)
 
     def _prefetch(self, image_key: bytes, lo: int, hi: int) -> int:
+        if self.disk is None:
+            self._images.append(Image(image_key, lo, hi, None))
+            return 0
         t0 = time.perf_counter()
         spans = self._exec_spans(lo, hi)
         image = Image(image_key, lo, hi, self._validity(spans, lo, hi))
         self._images.append(image)
-        if self.disk is None:
-            return 0
         n = self._install_bundle(image)
         # Units the bundle could not hold (or all of them, for an image that has none yet)
         wanted = []
