@@ -3,21 +3,19 @@
 Why content-addressed: a benchmark run should never time a stale binary, and should not pay
 for recompiling unchanged kernels. The key covers the compiler's identity, the full command and
 the source bytes. Binaries are written to a temporary name and published with os.replace, so
-concurrent harness runs cannot see half-written files.
+concurrent harness runs cannot see half-written files. tests/buildcache.py does all of that for
+the test suite too; this module only says which commands build a kernel and where they go.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
-import shlex
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.buildcache import OUTPUT, REPO, BuildError, compile_once
+
+__all__ = ["CACHE_DIR", "TOOLCHAINS", "BuildError", "build"]
+
 CACHE_DIR = Path(os.environ.get("ELFJIT_BENCH_CACHE") or REPO / ".guest-cache" / "bench")
 
 # Same flags on both sides: -ffp-contract=off keeps AArch64 GCC from fusing multiply-adds,
@@ -29,40 +27,17 @@ TOOLCHAINS: dict[str, tuple[str, ...]] = {
 }
 
 
-class BuildError(RuntimeError):
-    """A kernel did not compile, or its compiler is missing."""
-
-
-@functools.cache
-def _compiler_identity(cc: str) -> str:
-    path = shutil.which(cc)
-    if path is None:
-        raise BuildError(f"{cc} not found (on Debian/Ubuntu: tests/ci.sh installs it)")
-    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
-    return f"{path}\n{out.stdout}"
-
-
 def build(source: Path, target: str) -> Path:
-    """Return the cached binary for source on target ("native" or "aarch64"), building it."""
+    """Return the cached binary for source on target ("native" or "aarch64"), building it.
+
+    Raises BuildError (a missing compiler or a failed compile), which the harness reports
+    per kernel instead of stopping.
+    """
     cmd = TOOLCHAINS[target]
-    key = hashlib.sha256()
-    key.update(_compiler_identity(cmd[0]).encode())
-    key.update(shlex.join(cmd).encode())
-    key.update(source.read_bytes())
-    out = CACHE_DIR / f"{source.stem}-{target}-{key.hexdigest()[:16]}"
-    if out.exists():
-        return out
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=CACHE_DIR)
-    os.close(fd)
-    try:
-        full = [*cmd, "-o", tmp, str(source), "-lm"]
-        proc = subprocess.run(full, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise BuildError(f"{shlex.join(full)} failed:\n{proc.stderr}")
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+    return compile_once(
+        [*cmd, "-o", OUTPUT, str(source), "-lm"],
+        key_command=cmd,
+        inputs=source.read_bytes(),
+        out_dir=CACHE_DIR,
+        name=f"{source.stem}-{target}",
+    )

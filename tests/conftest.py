@@ -4,6 +4,7 @@ Why a content-addressed cache: every guest program is compiled for aarch64 and f
 three optimisation levels, and pytest-xdist workers all want the same binaries at once. Keying
 each binary by a hash of (compiler identity, command, sources) lets every worker reuse it, and
 publishing it with os.replace makes a concurrent build harmless (last writer wins, same bytes).
+tests/buildcache.py does both, for bench/ and the csmith tier too.
 
 Environment knobs:
 - ELFJIT_TEST_CACHE: where binaries are cached (default <repo>/.guest-cache).
@@ -13,23 +14,26 @@ Environment knobs:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+try:  # the repository root is on sys.path (python -m pytest, python -m tests.<module>)
+    from tests import buildcache
+except ImportError:  # plain `pytest`: only tests/ is, by pytest's default (prepend) import mode
+    import buildcache
+
+REPO = buildcache.REPO
 GUEST_DIR = REPO / "tests" / "guest"
-CACHE_DIR = Path(os.environ.get("ELFJIT_TEST_CACHE") or REPO / ".guest-cache")
+CACHE_DIR = buildcache.CACHE_DIR
 
 # Flags every build shares. -ffp-contract=off stops GCC fusing a*b+c into an FMA on AArch64 only,
 # which would make the two builds legitimately print different doubles.
@@ -88,16 +92,6 @@ def run(
     return Result(shell_status(proc.returncode), proc.stdout, proc.stderr)
 
 
-@functools.cache
-def compiler_identity(cc: str) -> str:
-    """The compiler's own version banner: a compiler upgrade must invalidate the cache."""
-    path = shutil.which(cc)
-    if path is None:
-        pytest.skip(f"{cc} not installed (run tests/check.sh to install the toolchain)")
-    proc = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
-    return path + "\n" + proc.stdout
-
-
 def _source_digest(source: Path) -> bytes:
     """Hash the program and every shared header next to it (they are #included)."""
     h = hashlib.sha256(source.read_bytes())
@@ -114,32 +108,26 @@ def build_guest(
     source_dir: Path = GUEST_DIR,
     extra_flags: Sequence[str] = (),
 ) -> Path:
-    """Compile source_dir/<name>.c for target at -<opt> once, then reuse the cached binary."""
+    """Compile source_dir/<name>.c for target at -<opt> once, then reuse the cached binary.
+
+    The -I directory is left out of the key: it only locates the headers, whose bytes the
+    key already covers, and leaving it out lets work trees share one cache.
+    """
     source = source_dir / f"{name}.c"
     base = TARGETS[target]
     flags = (f"-{opt}", *COMMON_FLAGS, *extra_flags)
-    key = hashlib.sha256()
-    key.update(compiler_identity(base[0]).encode())
-    key.update(shlex.join((*base, *flags, "-o", "OUT", "SRC", "-lm")).encode())
-    key.update(_source_digest(source))
-    out = CACHE_DIR / f"{name}-{opt}-{target}-{key.hexdigest()[:16]}"
-    if out.exists():
-        return out
-
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=CACHE_DIR)
-    os.close(fd)
     try:
-        cmd = [*base, *flags, "-I", str(source_dir), "-o", tmp, str(source), "-lm"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            pytest.fail(f"compile failed: {shlex.join(cmd)}\n{proc.stderr}", pytrace=False)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+        return buildcache.compile_once(
+            [*base, *flags, "-I", str(source_dir), "-o", buildcache.OUTPUT, str(source), "-lm"],
+            key_command=(*base, *flags, "-o", "OUT", "SRC", "-lm"),
+            inputs=_source_digest(source),
+            out_dir=CACHE_DIR,
+            name=f"{name}-{opt}-{target}",
+        )
+    except buildcache.ToolMissing as e:
+        pytest.skip(str(e))
+    except buildcache.CompileFailed as e:
+        pytest.fail(str(e), pytrace=False)
 
 
 def default_elfjit_cmd() -> list[str]:

@@ -6,7 +6,7 @@ so any disagreement between the native build and the aarch64 build under elfjit 
 of the two ISAs' treatments of the same C program. qemu-aarch64 breaks the tie: when elfjit and
 qemu agree and native differs, the program legitimately differs across ISAs (not elfjit's fault).
 
-Everything is deterministic per seed and cached like tests/conftest.py caches guest builds:
+Everything is deterministic per seed and cached by tests/buildcache.py, as guest builds are:
 sources by (csmith version, options, seed), binaries by a hash of (compiler banner, command,
 source bytes), both published with os.replace so concurrent pytest-xdist workers or runner
 threads building the same file are harmless.
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import functools
 import hashlib
 import json
 import os
@@ -38,8 +37,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-CACHE_DIR = Path(os.environ.get("ELFJIT_TEST_CACHE") or REPO / ".guest-cache")
+try:  # the repository root is on sys.path (python -m tests.csmith_tier, python -m pytest)
+    from tests import buildcache
+except ImportError:  # plain `pytest`: only tests/ is, by pytest's default (prepend) import mode
+    import buildcache
+
+REPO = buildcache.REPO
+CACHE_DIR = buildcache.CACHE_DIR
 CSMITH_INCLUDE = Path("/usr/include/csmith")
 
 # Small programs that finish in milliseconds: fewer, shallower functions and blocks keep
@@ -93,18 +97,7 @@ def levels() -> dict[str, Level]:
     return out
 
 
-class BuildError(RuntimeError):
-    """csmith or a compiler failed: a harness problem, never counted as an elfjit verdict."""
-
-
-@functools.cache
-def tool_identity(tool: str) -> str:
-    """Path plus version banner: upgrading csmith or a compiler must invalidate the cache."""
-    path = shutil.which(tool)
-    if path is None:
-        raise BuildError(f"{tool} not installed")
-    proc = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
-    return path + "\n" + proc.stdout
+BuildError = buildcache.BuildError  # csmith or a compiler failed: never an elfjit verdict
 
 
 def missing_tools(need_qemu: bool = False) -> list[str]:
@@ -116,20 +109,6 @@ def missing_tools(need_qemu: bool = False) -> list[str]:
     return out
 
 
-def _publish(data: bytes, out: Path, mode: int = 0o644) -> None:
-    """Write atomically: readers see the old file, or none, or the complete new one."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def generate(seed: int, cache_dir: Path = CACHE_DIR) -> Path:
     """The csmith program for `seed`, generated once.
 
@@ -137,7 +116,7 @@ def generate(seed: int, cache_dir: Path = CACHE_DIR) -> Path:
     and writes to stdout because `-o NAME` would be recorded in the program's header comment.
     """
     key = hashlib.sha256()
-    key.update(tool_identity("csmith").encode())
+    key.update(buildcache.tool_identity("csmith").encode())
     key.update(shlex.join(CSMITH_OPTIONS).encode())
     out = cache_dir / "csmith" / f"seed{seed}-{key.hexdigest()[:12]}.c"
     if out.exists():
@@ -147,7 +126,7 @@ def generate(seed: int, cache_dir: Path = CACHE_DIR) -> Path:
         proc = subprocess.run(cmd, cwd=tmp, capture_output=True, check=False, timeout=120)
     if proc.returncode != 0 or b"main" not in proc.stdout:
         raise BuildError(f"{shlex.join(cmd)} failed:\n{proc.stderr.decode(errors='replace')}")
-    _publish(proc.stdout, out)
+    buildcache.publish(proc.stdout, out)
     return out
 
 
@@ -166,27 +145,17 @@ def build(source: Path, level: Level, target: str, cache_dir: Path = CACHE_DIR) 
     base = TARGETS[target]
     flags = (*level.flags, *(level.aarch64_only if target == "aarch64" else ()))
     flags += ("-w", "-ffp-contract=off", "-I", str(CSMITH_INCLUDE))
-    key = hashlib.sha256()
-    key.update(tool_identity(base[0]).encode())
-    key.update(shlex.join((*base, *flags, "-o", "OUT", "SRC")).encode())
-    key.update(source.read_bytes())
-    out = cache_dir / "csmith" / f"{source.stem}-{level.name}-{target}-{key.hexdigest()[:16]}"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
     try:
-        cmd = [*base, *flags, "-o", tmp, str(source)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
-        if proc.returncode != 0:
-            raise BuildError(f"compile failed: {shlex.join(cmd)}\n{proc.stderr[-3000:]}")
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+        return buildcache.compile_once(
+            [*base, *flags, "-o", buildcache.OUTPUT, str(source)],
+            key_command=(*base, *flags, "-o", "OUT", "SRC"),
+            inputs=source.read_bytes(),
+            out_dir=cache_dir / "csmith",
+            name=f"{source.stem}-{level.name}-{target}",
+            timeout=600,
+        )
+    except buildcache.CompileFailed as e:  # keep reports short: the tail names the error
+        raise BuildError(f"compile failed: {shlex.join(e.command)}\n{e.stderr[-3000:]}") from None
 
 
 @dataclass(frozen=True)
