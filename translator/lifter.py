@@ -43,6 +43,7 @@ def lift_region(region: Region, name: str, hot_threshold: int | None = None,
                 b.position_at_end(cur)
                 del cur.lines[mark_lines:]
                 cur.terminated = False
+                ctx.forget_known()
                 ctx.undefined()
                 break
             ctx.insns_lifted += 1
