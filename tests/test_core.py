@@ -100,3 +100,28 @@ def test_stack_register_is_kept() -> None:
     m.cpu.sp = STACK + 0x1000
     assert _run("sub sp, sp, #16; str x1, [sp]; ldr x2, [sp], #16", x1=42) == EXIT_BRK
     assert m.cpu.get_x(2) == 42 and m.cpu.sp == STACK + 0x1000
+
+
+def test_hot_events_are_absorbed_while_the_dispatcher_asks_for_it() -> None:
+    """Baseline code skips as many hot exits as Translator.hot_skip says (set while the
+    optimizer is busy), then asks again: with a threshold of 16 a 4,000-iteration loop
+    reaches its hot count ~250 times."""
+    asm = "mov x0, #0; mov x1, #4000; loop: add x0, x0, #2; subs x1, x1, #1; b.ne loop"
+    hot = []
+    from runtime.machine import Machine
+    from runtime.memory import PROT_EXEC, PROT_READ
+
+    for skip in (10**9, 0):
+        m = Machine()  # its own: _machine() is shared by every test
+        m.mem.map(CODE, 0x10000, PROT_READ | PROT_EXEC)
+        m.translator.policy.hot_threshold = 16
+        m.translator.policy.background = False
+        m.translator.hot_skip.value = skip
+        m.mem.write_force(CODE, assemble(asm + "; brk #0"))
+        m.cpu.pc = CODE
+        assert m.run_raw() == EXIT_BRK
+        assert m.cpu.get_x(0) == 8000
+        hot.append(m.stats.exits.get("hot", 0))
+        if skip:
+            assert m.translator.hot_skip.value < skip  # the loop used some up
+    assert hot[0] == 0 and hot[1] >= 1

@@ -48,6 +48,9 @@ def lookup_index(b: Builder, pc: Val) -> Val:
     return b.and_(mixed, const(I64, (1 << LOOKUP_BITS) - 1))
 LOOKUP_SYMBOL = "elfjit_lookup"
 LOOKUP_DECL = f"@{LOOKUP_SYMBOL} = external global [{1 << LOOKUP_BITS} x [2 x i64]]"
+# How many coming hot events baseline code absorbs without asking the dispatcher: set while
+# the optimizer is busy, when an ask would only be put off (Translator.promote).
+HOT_SKIP_SYMBOL = "elfjit_hot_skip"
 
 I64 = "i64"
 I32 = "i32"
@@ -443,12 +446,31 @@ class LiftContext:
             leave = self.new_block("hot")
             b.cbranch(self._hot_again(c), leave, stay)
             b.position_at_end(leave)
+            self._unless_hot_skipped(stay)
             b.store(const(I64, target), self._next_pc, align=8)
             b.store(const(I64, EXIT_HOT), self._reason, align=8)
             self.store_state("exit_info", const(I64, self.entry_pc))
             b.br(self._exit_site())
             b.position_at_end(stay)
         self.b.br(blk)
+
+    def _unless_hot_skipped(self, stay: Block) -> None:
+        """Branch to `stay` (using up one skip) if the dispatcher asked baseline code to skip
+        hot events; otherwise continue, in a new block, with the hot exit.
+
+        Why: while the optimizer is busy, every hot exit was a trip through Python only to
+        be put off (sqlite3: ~48,000 a run), each also waiting for the GIL held by the
+        worker's lifting."""
+        b = self.b
+        b.module.declare(HOT_SKIP_SYMBOL, f"@{HOT_SKIP_SYMBOL} = external global i64")
+        ptr = Val(f"@{HOT_SKIP_SYMBOL}", "ptr")
+        left = b.load(I64, ptr, align=8)
+        skip, ask = self.new_block("hot.skip"), self.new_block("hot.ask")
+        b.cbranch(b.icmp("ne", left, const(I64, 0)), skip, ask)
+        b.position_at_end(skip)
+        b.store(b.sub(left, const(I64, 1)), ptr, align=8)
+        b.br(stay)
+        b.position_at_end(ask)
 
     def _hot_again(self, count: Val) -> Val:
         """Whether a count reached a multiple of the threshold: the hot exit repeats every
@@ -573,6 +595,7 @@ class LiftContext:
             # Count entries; the threshold-th one leaves at once (nothing is dirty yet).
             hot = self.fn.new_block("hot.entry")
             b.position_at_end(hot)
+            self._unless_hot_skipped(first)
             self.store_state("pc", const(I64, entry_pc))
             self.store_state("exit_info", const(I64, entry_pc))
             self.store_state("exit_reason", const(I64, EXIT_HOT))
