@@ -233,3 +233,46 @@ def test_reciprocal_steps_tiny_and_huge_operands(op: str) -> None:
         if d:
             failures.append((hex(st.fpcr), hex(st.v[1]), hex(st.v[2]), d[:2]))
     assert not failures, f"{len(failures)}/64 differ: {failures[:3]}"
+
+
+def _estimate_operand(rng: random.Random, single: bool) -> int:
+    """An FRECPE/FRSQRTE/FRECPX operand at the edges of FPRecipEstimate's cases: denormals,
+    values around 2^-128 / 2^-1024 (the reciprocal overflows), huge values (the reciprocal
+    is a denormal, or flushed under FZ), zeros, infinities, NaNs, ordinary numbers."""
+    mant, emax = (23, 0xFF) if single else (52, 0x7FF)
+    frac = rng.getrandbits(mant)
+    kind = rng.randrange(7)
+    if kind == 0:
+        e, frac = 0, frac >> rng.randrange(mant) or 1
+    elif kind == 1:
+        e, frac = 0, frac | 1 << (mant - 1)  # the largest denormals: near the overflow bound
+    elif kind == 2:
+        e = rng.randrange(1, 3)
+    elif kind == 3:
+        e = emax - 1 - rng.randrange(4)
+    elif kind == 4:
+        e, frac = rng.choice([(0, 0), (emax, 0), (emax, 1), (emax, 1 << (mant - 1))])
+    else:
+        e = (emax >> 1) + rng.randrange(-3, 4)
+    return rng.getrandbits(1) << (mant + (8 if single else 11)) | e << mant | frac
+
+
+@pytest.mark.parametrize("op", ["frecpe s0, s1", "frecpe d0, d1", "frecpe v0.4s, v1.4s",
+                                "frecpe v0.2d, v1.2d", "frsqrte s0, s1", "frsqrte v0.2d, v1.2d",
+                                "frecpx s0, s1", "frecpx d0, d1"])
+def test_estimates_at_range_edges(op: str) -> None:
+    """FPRecipEstimate / FPRSqrtEstimate / FPRecpX under every FPCR setting: IDC for a
+    flushed input, DZC for a zero, OFC+IXC where the reciprocal overflows (and RMode picks
+    infinity or the largest normal), UFC for a flushed denormal result under FZ."""
+    rng = random.Random(f"estimate-{op}")
+    single = " s0" in op or ".4s" in op
+    width, lanes = (32, 4) if single else (64, 2)
+    failures = []
+    for i in range(64):
+        st = State.random(rng)
+        st.fpcr = FPCRS[i % len(FPCRS)]
+        st.v[1] = _lanes([_estimate_operand(rng, single) for _ in range(lanes)], width)
+        d = compare_fp_env(op, st)
+        if d:
+            failures.append((hex(st.fpcr), hex(st.v[1]), d[:2]))
+    assert not failures, f"{len(failures)}/64 differ: {failures[:3]}"

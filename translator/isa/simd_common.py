@@ -289,7 +289,9 @@ def fp_to_int(b: Builder, f: Val, ity: str, unsigned: bool) -> Val:
     # above the range the result saturates anyway: 2^n keeps the subtraction exact
     over = _fconst_like(f.ty, 2.0 ** n)
     f = b.select(b.fcmp("oge", f, over), over, f)
-    d = b.fsub(f, b.select(big, top, _fconst_like(f.ty, 0.0)))
+    # (the offset is opaque: seeing a select of constants, LLVM subtracts 2^(n-1) from every
+    # lane and selects afterwards, which is the inexact subtraction again)
+    d = b.fsub(f, b.opaque(b.select(big, top, _fconst_like(f.ty, 0.0))))
     i = b.intrinsic(f"llvm.fptosi.sat.{mangle(ity)}.{mangle(f.ty)}", ity, [d])
     c = (lambda v: vconst(ity, v)) if ity.startswith("<") else (lambda v: const(ity, v))
     low = b.select(b.icmp("slt", i, c(0)), c(0), i)
