@@ -112,9 +112,13 @@ def test_rounds_up_to_smallest_normal(op: str, single: bool, div: bool, lanes: i
     assert not failures, f"{len(failures)}/{n} differ: {failures[:3]}"
 
 
-@pytest.mark.parametrize("op", ["fcvt s0, d1", "fcvtn v0.2s, v1.2d", "fcvtn2 v0.4s, v1.2d"])
+@pytest.mark.parametrize("op", ["fcvt s0, d1", "fcvtn v0.2s, v1.2d", "fcvtn2 v0.4s, v1.2d",
+                                "fcvtxn s0, d1", "fcvtxn v0.2s, v1.2d", "fcvtxn2 v0.4s, v1.2d"])
 def test_narrowing_rounds_up_to_smallest_normal(op: str) -> None:
-    """double -> single: doubles within a few single ulps of 2^-126."""
+    """double -> single: doubles within a few single ulps of 2^-126, deeper in the single
+    denormal range, exactly single denormals (flushed under FZ even though exact), and
+    ordinary inexact lanes beside them. FCVTXN rounds to odd, so its lsb must not come back
+    after a flush."""
     rng = random.Random(f"tiny-{op}")
     failures = []
     for i in range(48):
@@ -124,6 +128,11 @@ def test_narrowing_rounds_up_to_smallest_normal(op: str) -> None:
         for _ in range(2):
             d = 2.0 ** -126 * (1 + rng.randrange(-4, 5) * 2.0 ** -24)
             d += rng.randrange(-3, 4) * 2.0 ** -160
+            kind = rng.random()
+            if kind < 0.15:  # deeper: anywhere in the single denormal range
+                d = 2.0 ** -rng.uniform(127, 151)
+            elif kind < 0.25:  # exactly a single denormal
+                d = rng.randrange(1, 1 << 23) * 2.0 ** -149
             b = _f64(d) | (rng.getrandbits(1) << 63)
             lanes.append(b if rng.random() < 0.8 else _f64(1.0 / 3))
         st.v[1] = _lanes(lanes, 64)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from runtime.fpenv import FPSR_UFC
 from translator.ir import Builder, Val, const
 from translator.isa.fp_convert import half_to_wider, to_half_lane
 from translator.isa.fp_scalar import SINGLE
@@ -44,6 +45,7 @@ from translator.lift_context import (
     flush_to_zero_mode,
     fpcr_value,
     raise_fp_bits_rare,
+    raise_fp_flags_rare,
 )
 
 
@@ -396,15 +398,34 @@ def _half_narrow_widen(ctx: LiftContext, narrow: bool, q: int, rn: int, rd: int)
 
 
 def round_to_odd(b: Builder, x: Val) -> Val:
-    """FCVTXN: double -> single rounding to odd (truncate, then set the lsb if inexact)."""
+    """FCVTXN: double -> single rounding to odd (truncate, then set the lsb if inexact).
+
+    Below the smallest normal single, FPRoundBase flushes under FPCR.FZ (UFC only: the
+    result is a signed zero, even for an exact value) and otherwise raises UFC when the
+    value is inexact, tininess being decided before rounding. The host sees neither (a
+    value rounding up to 2^-126 is not tiny for it, and the lsb would be set again after an
+    FTZ flush), so such lanes are found on the bits of x (the unrounded value): flushed
+    ones are converted as a zero of their sign, which raises nothing."""
     fty = with_elt(x.ty, "float")
     ity = with_elt(x.ty, "i32")
+    i64 = with_elt(x.ty, "i64")
+    xi = b.bitcast(x, i64)
+    mag = b.and_(xi, vconst(i64, (1 << 63) - 1))
+    below = b.icmp("ult", mag, vconst(i64, 0x3810000000000000))  # |x| < 2^-126
+    lanes = vec_shape(x.ty)[0]
+    fz = splat(b, flush_to_zero_mode(b), lanes)
+    flush = b.and_(b.and_(below, b.icmp("uge", mag, vconst(i64, 1 << 52))), fz)
+    signed_zero = b.bitcast(b.and_(xi, vconst(i64, 1 << 63)), x.ty)
+    x = b.opaque(b.select(flush, signed_zero, x))
     t = b.fptrunc(x, fty)
     ax = intr(b, "llvm.fabs", [x])
     too_big = b.fcmp("ogt", intr(b, "llvm.fabs", [b.fpext(t, x.ty)]), ax)
     ti = b.bitcast(t, ity)
     tz = b.select(too_big, b.sub(ti, vconst(ity, 1)), ti)  # magnitude step toward zero
     inexact = b.fcmp("one", b.fpext(b.bitcast(tz, fty), x.ty), x)
+    tiny = b.and_(b.and_(below, inexact), vnot(b, fz))
+    ufc = b.icmp("ne", b.bitcast(b.or_(flush, tiny), f"i{lanes}"), const(f"i{lanes}", 0))
+    raise_fp_flags_rare(b, ufc, FPSR_UFC)
     return b.bitcast(b.or_(tz, b.zext(inexact, ity)), fty)
 
 
