@@ -18,7 +18,9 @@ asked and raise the FPSR flags themselves; the NaN fix-up path applies FPCR.DN a
 (LLVM may decide a result is NaN without executing the host instruction that would have).
 With FPCR.FZ, what DAZ/FTZ do not report as Arm does (IDC for a flushed input; UFC without
 IXC for a flushed result) is fixed up after each operation by
-lift_context.flush_to_zero_fixup, on a branch taken only when FZ is set.
+lift_context.flush_to_zero_fixup, on a branch taken only when FZ is set. Products and fused
+multiply-adds also look for a result at the smallest normal, which may be tiny for Arm (it
+detects tininess before rounding, x86 after): lift_context.fix_tininess.
 Not implemented (SIGILL, like a core without them): FEAT_FP16 half-precision arithmetic and
 BFCVT (FEAT_BF16). FRINT32/64 live in fp_frintts, FJCVTZS in fp_jscvt.
 """
