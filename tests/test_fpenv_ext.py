@@ -285,3 +285,32 @@ def test_estimates_at_range_edges(op: str) -> None:
         if d:
             failures.append((hex(st.fpcr), hex(st.v[1]), d[:2]))
     assert not failures, f"{len(failures)}/64 differ: {failures[:3]}"
+
+
+SEQ = ["fmul d0, d1, d2", "fdiv d3, d4, d5", "fmul v6.2d, v1.2d, v2.2d", "fadd d7, d4, d5",
+       "fcvt s8, d9", "fmadd d10, d1, d2, d11", "fmul s12, s13, s14", "fcvtxn s15, d9"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tininess_fix_up_in_sequences(seed: int) -> None:
+    """The tininess fix-up redoes an operation with its own rounding mode and puts MXCSR
+    back: flags of the operations before and after it (inexact quotients, flushed and
+    unflushed boundary results) must be neither lost nor invented, in every FPCR setting."""
+    rng = random.Random(f"tiny-seq-{seed}")
+    failures = []
+    for i in range(16):
+        st = State.random(rng)
+        st.fpcr = FPCRS[i]
+        x, y = _near_min_normal_pair(rng, False, False)
+        x2, y2 = _near_min_normal_pair(rng, False, False)
+        st.v[1], st.v[2] = x | x2 << 64, y | y2 << 64
+        st.v[4], st.v[5] = _f64(1.0), _f64(rng.choice([3.0, 1.0, 0.5]))
+        st.v[9] = _f64(2.0 ** -126 * (1 - rng.randrange(0, 3) * 2.0 ** -26))
+        st.v[11] = rng.choice([0, 1, 1 << 63])
+        xs, ys = _near_min_normal_pair(rng, True, False)
+        st.v[13], st.v[14] = xs, ys
+        ops = rng.sample(SEQ, rng.randrange(2, 6))
+        d = compare_fp_env("; ".join(ops), st)
+        if d:
+            failures.append((ops, hex(st.fpcr), d[:2]))
+    assert not failures, failures[:3]
