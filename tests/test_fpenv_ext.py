@@ -314,3 +314,34 @@ def test_tininess_fix_up_in_sequences(seed: int) -> None:
         if d:
             failures.append((ops, hex(st.fpcr), d[:2]))
     assert not failures, failures[:3]
+
+
+QUIET_S, SIGNAL_S = 0x7FC00001, 0x7F800001
+QUIET_D, SIGNAL_D = 0x7FF8000000000001, 0x7FF0000000000001
+NAN_OPS = ["fcmgt s0, s1, s2", "fcmge d0, d1, d2", "facgt s0, s1, s2", "facge d0, d1, d2",
+           "fcmgt d0, d1, #0.0", "fcmle s0, s1, #0.0", "fcmlt d0, d1, #0.0", "fcmeq s0, s1, s2",
+           "fcmgt v0.4s, v1.4s, v2.4s", "facge v0.2d, v1.2d, v2.2d", "fcmeq v0.2d, v1.2d, #0.0",
+           "fsqrt v0.4s, v1.4s", "fsqrt v0.2d, v1.2d", "fsqrt v0.2s, v1.2s", "fsqrt d0, d1"]
+
+
+@pytest.mark.parametrize("op", NAN_OPS)
+def test_nan_lanes_invalid_operation(op: str) -> None:
+    """Which NaN operands raise IOC: any NaN for FPCompareGE/GT (FCMGE/FCMGT/FCMLE/FCMLT,
+    FACGE/FACGT), a signalling one only for FPCompareEQ and FSQRT. Lanes mix quiet and
+    signalling NaNs (either sign), denormals and numbers, from every FPCR setting."""
+    rng = random.Random(f"nan-lanes-{op}")
+    single = " s0" in op or "s, " in op
+    width = 32 if single else 64
+    pool = ([QUIET_S, SIGNAL_S, 0xFFFFFFFF, 0x007FFFFF, 0x3F800000, 0xBF800000, 0] if single
+            else [QUIET_D, SIGNAL_D, (1 << 64) - 1, 0x000FFFFFFFFFFFFF, 0x3FF0000000000000,
+                  0xBFF0000000000000, 0])
+    failures = []
+    for i in range(32):
+        st = State.random(rng)
+        st.fpcr = FPCRS[i % len(FPCRS)]
+        st.v[1] = _lanes([rng.choice(pool) for _ in range(128 // width)], width)
+        st.v[2] = _lanes([rng.choice(pool) for _ in range(128 // width)], width)
+        d = compare_fp_env(op, st)
+        if d:
+            failures.append((hex(st.fpcr), hex(st.v[1]), hex(st.v[2]), d[:2]))
+    assert not failures, f"{len(failures)}/32 differ: {failures[:3]}"

@@ -948,7 +948,8 @@ def checked_host_result(b: Builder, inputs: list[Val], r: Val,
     return b.unless_rare(tiny_or_fz(b, r), r, cold)
 
 
-def unless_rare_or_fz(b: Builder, cond: Val, r: Val, compute: Callable[[], Val],
+def unless_rare_or_fz(b: Builder, cond: Val | Callable[[], Val], r: Val,
+                      compute: Callable[[], Val],
                       inputs: list[Val], result: Val,
                       redo: Callable[[list[Val]], Val] | None = None,
                       tiny: Callable[[list[Val]], Val] | None = None) -> Val:
@@ -959,7 +960,8 @@ def unless_rare_or_fz(b: Builder, cond: Val, r: Val, compute: Callable[[], Val],
     a basic block, which the host's scheduler does not look across (nbody ran ~25% slower).
     Instead the NaN test compares the result with a value that is +0.0, or a quiet NaN when
     FZ is set: unordered exactly when the result is a NaN or FZ is set, the same single
-    compare as before. On the cold path each fix-up is taken only when it applies.
+    compare as before. On the cold path each fix-up is taken only when it applies. `cond`
+    may be a function, then called on the cold path to make it.
 
     An operation whose result can be tiny before rounding and not after (a product, quotient
     or fused multiply-add: `tiny` does it again) compares |result| with a probe that is the
@@ -981,7 +983,7 @@ def unless_rare_or_fz(b: Builder, cond: Val, r: Val, compute: Callable[[], Val],
         outer = b.fcmp("uno", result, _fz_probe(b, elt))
 
     def cold() -> Val:
-        v = b.unless_rare(cond, r, compute)
+        v = b.unless_rare(cond if isinstance(cond, Val) else cond(), r, compute)
         flushed = None
         res = result
         if tiny is not None:

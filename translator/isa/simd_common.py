@@ -321,12 +321,19 @@ def process_nans(b: Builder, result: Val, ops: list[Val],
     """
     ity, expo, quiet = fp_ints(result.ty)
     res_i = b.bitcast(result, ity)
-    rnan = b.fcmp("uno", result, result)
-    lanes = int(result.ty[1:result.ty.index(" ")]) if result.ty.startswith("<") else 1
-    any_nan = b.icmp("ne", b.bitcast(rnan, f"i{lanes}"), const(f"i{lanes}", 0)) \
-        if result.ty.startswith("<") else rnan
+    found: list[Val] = []
+
+    def any_nan() -> Val:
+        """Some lane of the result is a NaN: made on the cold path, from an opaque copy of the
+        result. Seeing the operation, LLVM rewrites the test (uno(sqrt x) as x < 0 or NaN)
+        and may pick a signalling compare for it (vcmpnleps), which raises Invalid for a
+        quiet NaN lane."""
+        o = b.opaque(result)
+        found.append(b.fcmp("uno", o, o))
+        return _any_lane(b, found[0])
 
     def fixed() -> Val:
+        rnan = found[0]
         out = default_nan(result.ty)
         ints = [b.bitcast(o, ity) for o in ops]
         isnan = [b.fcmp("uno", o, o) for o in ops]

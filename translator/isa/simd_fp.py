@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from runtime.fpenv import FPSR_UFC
+from runtime.fpenv import FPSR_IOC, FPSR_UFC
 from translator.ir import Builder, Val, const
 from translator.isa.fp_convert import half_to_wider, to_half_lane
 from translator.isa.fp_scalar import SINGLE
@@ -202,7 +202,15 @@ def _step(b: Builder, a: Val, c: Val, rsqrt: bool) -> Val:
 
 
 def _cmp(b: Builder, pred: str, a: Val, c: Val, absolute: bool = False) -> Val:
+    """FCMxx/FACxx lanes. FPCompareGE/GT raise Invalid for any NaN operand, quiet ones too:
+    raised here, as LLVM may lower the compare as a quiet one (ucomiss, for a scalar)."""
     flush_to_zero_fixup(b, [a, c], host_op=False)
+    if pred != "oeq":
+        unordered = b.fcmp("uno", a, c)
+        if a.ty.startswith("<"):
+            n = vec_shape(a.ty)[0]
+            unordered = b.icmp("ne", b.bitcast(unordered, f"i{n}"), const(f"i{n}", 0))
+        raise_fp_flags_rare(b, unordered, FPSR_IOC)
     if absolute:
         a, c = intr(b, "llvm.fabs", [a]), intr(b, "llvm.fabs", [c])
     return mask_of(b, b.fcmp(pred, a, c), _ity(a.ty))
