@@ -329,9 +329,16 @@ def _after_host_op(b: Builder, r: Val, inputs: list[Val],
 
 
 def _dn_lanes(b: Builder, src: Val, r: Val) -> Val:
-    """Under FPCR.DN, lanes converted from a NaN become the default NaN."""
+    """Under FPCR.DN, lanes converted from a NaN become the default NaN.
+
+    The NaN test is on the bits: an FP compare of a <2 x float> half is done on a whole XMM
+    register, and a signalling NaN in the lanes it does not use raised Invalid (FCVTL)."""
     ity = _ity(r.ty)
-    nan = b.and_(b.fcmp("uno", src, src), _splat_i1(b, default_nan_mode(b), src))
+    sity, expo, _ = fp_ints(src.ty)
+    eb = int(sity.split(" x i")[1][:-1])
+    mag = b.and_(b.bitcast(src, sity), vconst(sity, (1 << (eb - 1)) - 1))
+    isnan = b.icmp("ugt", mag, vconst(sity, expo))
+    nan = b.and_(isnan, _splat_i1(b, default_nan_mode(b), src))
     return b.bitcast(b.select(nan, default_nan(r.ty), b.bitcast(r, ity)), r.ty)
 
 
