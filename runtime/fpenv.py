@@ -41,6 +41,9 @@ MXCSR_DAZ, MXCSR_FTZ = 1 << 6, 1 << 15
 # nothing; FTZ alone raises DE and PE but computes with the denormal). So IDC, and the UFC
 # without IXC of a result FTZ flushed (x86 raises UE and PE), are made in translated code
 # (translator/lift_context.py: flush_to_zero_fixup), on a path taken only when FZ is set.
+# Tininess also differs: Arm detects it before rounding, x86 after, so a product or narrowing
+# whose exact value rounds up to the smallest normal is Underflow (and, under FZ, flushed) on
+# Arm only; lift_context.fix_tininess makes that result and its UFC, on a cold path.
 MXCSR_TO_FPSR = ((0, FPSR_IOC), (2, FPSR_DZC), (3, FPSR_OFC), (4, FPSR_UFC), (5, FPSR_IXC))
 
 

@@ -46,7 +46,25 @@ def test_extension_matches_qemu(program: str, march: str, policy: list[str],
     want = run_cmd([*qemu_cmd, binary], env=host_env())
     got = run_cmd([*elfjit_cli, *policy, binary], env=host_env())
     assert got.returncode == want.returncode == 0, got.err[-2000:]
-    assert got.out == want.out
+    expected = want.out if program != "jscvt" else _fjcvtzs_flushed_denormal_z(want.out)
+    assert got.out == expected
+
+
+def _fjcvtzs_flushed_denormal_z(out: str) -> str:
+    """qemu before 9.1 sets Z for FJCVTZS of a positive denormal flushed by FPCR.FZ (qemu
+    issue 2375, fixed in 2024: "Input denormals cause the Javascript inexact bit (output to
+    Z) to be set"). The Arm ARM's FPToFixedJS clears Z when the value is 0.0 but the input's
+    fraction was not zero, so such lines of qemu's output are corrected here (a no-op for a
+    fixed qemu). jscvt.c prints "fz1 <bits> -> <result> nzcv <NZCV> fpsr <flags>"."""
+    lines = []
+    for line in out.splitlines(keepends=True):
+        parts = line.split()
+        if parts and parts[0] == "fz1" and parts[5] == "4":
+            bits = int(parts[1], 16)
+            if bits >> 52 == 0 and bits & ((1 << 52) - 1):  # positive denormal
+                line = line.replace(" nzcv 4 ", " nzcv 0 ")
+        lines.append(line)
+    return "".join(lines)
 
 
 # Operations whose result and flags come from the host instruction itself; values chosen to hit

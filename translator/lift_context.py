@@ -754,7 +754,7 @@ def flush_to_zero_mode(b: Builder) -> Val:
 def flush_to_zero_fixup(b: Builder, inputs: list[Val], host_op: bool = True,
                         after: Val | None = None,
                         redo: Callable[[list[Val]], Val] | None = None,
-                        result: Val | None = None) -> None:
+                        result: Val | None = None, flushed: Val | None = None) -> None:
     """FPCR.FZ = 1: what the host's DAZ/FTZ does not report as Arm does, for one FP operation.
 
     The host runs FZ as MXCSR DAZ+FTZ, which gives Arm's results but not its flags: DAZ
@@ -804,6 +804,8 @@ def flush_to_zero_fixup(b: Builder, inputs: list[Val], host_op: bool = True,
         b.emit(f"call void @llvm.x86.sse.stmxcsr(ptr {p.ref})")
         m = b.load("i32", p, align=8, volatile=True)
         ue = b.icmp("ne", b.and_(m, const("i32", MXCSR_UE)), const("i32", 0))
+        if flushed is not None:
+            ue = b.or_(ue, flushed)
         pe = b.icmp("ne", b.and_(m, const("i32", MXCSR_PE)), const("i32", 0))
         own = b.select(ue, const(I64, FPSR_UFC_), b.select(pe, const(I64, FPSR_IXC_),
                                                            const(I64, 0)))
@@ -850,28 +852,162 @@ def _replay_unflushed(b: Builder, p: Val, ue: Val, flags: Val, inputs: list[Val]
     return b.phi(I64, [(flags, here), (more, slow_end)])
 
 
-def _fz_probe(b: Builder, elt: str) -> Val:
-    """A quiet NaN of type `elt` (float/double) when FPCR.FZ is set, else +0.0; made once in
-    the entry block and hidden from LLVM behind an empty inline asm (so it cannot split the
-    one compare that uses it back into two tests)."""
+def _fz_probe(b: Builder, elt: str, otherwise: int = 0) -> Val:
+    """A quiet NaN of type `elt` (float/double) when FPCR.FZ is set, else the value with the
+    bits `otherwise` (+0.0 by default); made once in the entry block and hidden from LLVM
+    behind an empty inline asm (so it cannot split the one compare that uses it back into
+    two tests)."""
     fn = b.fn
-    key = f"fzprobe.{elt}"
+    key = f"fzprobe.{elt}.{otherwise:x}"
     cached = fn.entry_values.get(key)
     if cached is None:
         fz = flush_to_zero_mode(b)
         ity, nan = ("i64", "9221120237041090560") if elt == "double" else ("i32", "2143289344")
-        n = f"%fzp.{elt}"
+        n = f"%fzp.{elt}.{otherwise:x}"
         fn.blocks[0].lines += [
-            f"  {n}.bits = select i1 {fz.ref}, {ity} {nan}, {ity} 0",
+            f"  {n}.bits = select i1 {fz.ref}, {ity} {nan}, {ity} {otherwise}",
             f'  {n}.o = call {ity} asm "", "=r,0"({ity} {n}.bits)',
             f"  {n} = bitcast {ity} {n}.o to {elt}"]
         cached = fn.entry_values[key] = Val(n, elt)
     return cached
 
 
-def unless_rare_or_fz(b: Builder, cond: Val, r: Val, compute: Callable[[], Val],
+# The smallest normal number's bits, by element type.
+MIN_NORMAL = {"float": 0x00800000, "double": 0x0010000000000000}
+MXCSR_RC_ZERO = 3 << 13
+
+
+def _shape(ty: str) -> tuple[str, int]:
+    """(element type, lanes) of a float scalar or vector type (lanes 0 for a scalar)."""
+    if ty.startswith("<"):
+        n, elt = ty[1:-1].split(" x ")
+        return elt, int(n)
+    return ty, 0
+
+
+def _splat(b: Builder, v: Val, lanes: int) -> Val:
+    if not lanes:
+        return v
+    one = b.insertelement(Val("poison", f"<{lanes} x {v.ty}>"), v, 0)
+    return b.shufflevector(one, Val("poison", one.ty), [0] * lanes)
+
+
+def _any(b: Builder, cond: Val, lanes: int) -> Val:
+    if not lanes:
+        return cond
+    return b.icmp("ne", b.bitcast(cond, f"i{lanes}"), const(f"i{lanes}", 0))
+
+
+def _fabs(b: Builder, v: Val) -> Val:
+    elt, lanes = _shape(v.ty)
+    suffix = ("f32" if elt == "float" else "f64") if not lanes else \
+        f"v{lanes}{'f32' if elt == 'float' else 'f64'}"
+    return b.intrinsic(f"llvm.fabs.{suffix}", v.ty, [v])
+
+
+def _min_normal(b: Builder, ty: str) -> Val:
+    elt, lanes = _shape(ty)
+    ity = "i32" if elt == "float" else "i64"
+    return _splat(b, b.bitcast(const(ity, MIN_NORMAL[elt]), elt), lanes)
+
+
+def _ordered_copy(b: Builder, v: Val) -> Val:
+    """v through an empty side-effecting inline asm: a value computed from it cannot be moved
+    across the MXCSR writes around it, nor merged with the same operation done elsewhere."""
+    bits = type_bits(v.ty)
+    ity = "<2 x i64>" if bits == 128 else f"i{bits}"
+    con = "=x,0" if bits == 128 else "=r,0"
+    w = v if v.ty == ity else b.bitcast(v, ity)
+    w = b._def(ity, f'call {ity} asm sideeffect "", "{con}"({ity} {w.ref})')
+    return w if w.ty == v.ty else b.bitcast(w, v.ty)
+
+
+def tiny_or_fz(b: Builder, result: Val) -> Val:
+    """i1, one compare: the FP `result` is a NaN, or (some lane is) the smallest normal number
+    in magnitude, or FPCR.FZ is set (the probe is then a NaN): `|result| ueq probe`."""
+    elt, lanes = _shape(result.ty)
+    probe = _splat(b, _fz_probe(b, elt, MIN_NORMAL[elt]), lanes)
+    return _any(b, b.fcmp("ueq", _fabs(b, result), probe), lanes)
+
+
+def fix_tininess(b: Builder, inputs: list[Val], result: Val, value: Val,
+                 tiny: Callable[[list[Val]], Val]) -> tuple[Val, Val, Val]:
+    """Arm detects tininess before rounding, x86 after: an inexact result whose exact value
+    lies just below the smallest normal number but rounds up to it is tiny for Arm (FPRoundBase
+    looks at the unrounded exponent: UFC, and under FPCR.FZ a zero result) and not for the
+    host (no Underflow; FTZ leaves it alone). Such a result is the smallest normal itself, so
+    only lanes equal to it in magnitude are looked at, on a branch: the operation (`tiny`, on
+    operands like `inputs`) is done again rounding toward zero, which is below the smallest
+    normal exactly when the exact value is. MXCSR is put back afterwards, flags and all.
+
+    `value` is what the caller returns (`result`, or its integer bits); returns it and
+    `result` with such lanes zeroed under FPCR.FZ, and whether one was (i1), for
+    flush_to_zero_fixup's `flushed`."""
+    elt, lanes = _shape(result.ty)
+    minn = _min_normal(b, result.ty)
+    at_min = b.fcmp("oeq", _fabs(b, result), minn)
+    here = b.block
+    slow, join = b.fn.new_block("tiny"), b.fn.new_block("tiny.join")
+    b.cbranch(b.intrinsic("llvm.expect.i1", "i1", [_any(b, at_min, lanes),
+                                                  Val("false", "i1")]), slow, join)
+    b.position_at_end(slow)
+    b.module.declare("stmxcsr", "declare void @llvm.x86.sse.stmxcsr(ptr)")
+    b.module.declare("ldmxcsr", "declare void @llvm.x86.sse.ldmxcsr(ptr)")
+    p = _state_field(b, "mxcsr")
+    b.emit(f"call void @llvm.x86.sse.stmxcsr(ptr {p.ref})")
+    m = b.load("i32", p, align=8, volatile=True)
+    b.store(b.or_(m, const("i32", MXCSR_RC_ZERO)), p, align=8, volatile=True)
+    b.emit(f"call void @llvm.x86.sse.ldmxcsr(ptr {p.ref})")
+    rz = tiny([_ordered_copy(b, v) for v in inputs])
+    b.consume(rz)
+    b.store(m, p, align=8, volatile=True)
+    b.emit(f"call void @llvm.x86.sse.ldmxcsr(ptr {p.ref})")
+    below = b.and_(at_min, b.fcmp("olt", _fabs(b, _ordered_copy(b, rz)), minn))
+    any_below = _any(b, below, lanes)
+    _or_into_fpsr(b, b.select(any_below, const(I64, FPSR_UFC_), const(I64, 0)))
+    fz = flush_to_zero_mode(b)
+    zap = b.and_(below, _splat(b, fz, lanes)) if lanes else b.and_(below, fz)
+    ity = f"<{lanes} x i{type_bits(elt)}>" if lanes else f"i{type_bits(elt)}"
+    rbits = b.bitcast(result, ity)
+    signed_zero = b.and_(rbits, _splat(b, const(ity.split(" x ")[-1].rstrip(">"),
+                                                 1 << (type_bits(elt) - 1)), lanes))
+    result2 = b.bitcast(b.select(zap, signed_zero, rbits), result.ty)
+    vbits = value if value.ty == ity else b.bitcast(value, ity)
+    value2 = b.select(zap, signed_zero, vbits)
+    value2 = value2 if value2.ty == value.ty else b.bitcast(value2, value.ty)
+    flushed = b.and_(any_below, fz)
+    slow_end = b.block
+    b.br(join)
+    b.position_at_end(join)
+    assert here is not None and slow_end is not None
+    return (b.phi(value.ty, [(value, here), (value2, slow_end)]),
+            b.phi(result.ty, [(result, here), (result2, slow_end)]),
+            b.phi("i1", [(const("i1", 0), here), (flushed, slow_end)]))
+
+
+def checked_host_result(b: Builder, inputs: list[Val], r: Val,
+                        tiny: Callable[[list[Val]], Val] | None = None,
+                        redo: Callable[[list[Val]], Val] | None = None) -> Val:
+    """r, a host FP result that is never given a NaN fix-up (a conversion), after
+    flush_to_zero_fixup and, for an operation that can round up to the smallest normal
+    (`tiny`: the operation again), fix_tininess; both behind one compare."""
+    if tiny is None:
+        flush_to_zero_fixup(b, inputs, after=r, redo=redo, result=r)
+        return r
+
+    def cold() -> Val:
+        v, r2, flushed = fix_tininess(b, inputs, r, r, tiny)
+        flush_to_zero_fixup(b, inputs, after=r, redo=redo, result=r2, flushed=flushed)
+        return v
+
+    return b.unless_rare(tiny_or_fz(b, r), r, cold)
+
+
+def unless_rare_or_fz(b: Builder, cond: Val | Callable[[], Val], r: Val,
+                      compute: Callable[[], Val],
                       inputs: list[Val], result: Val,
-                      redo: Callable[[list[Val]], Val] | None = None) -> Val:
+                      redo: Callable[[list[Val]], Val] | None = None,
+                      tiny: Callable[[list[Val]], Val] | None = None) -> Val:
     """Builder.unless_rare (a NaN fix-up, `cond`: the FP `result` is a NaN) and
     flush_to_zero_fixup behind one compare and branch.
 
@@ -879,23 +1015,35 @@ def unless_rare_or_fz(b: Builder, cond: Val, r: Val, compute: Callable[[], Val],
     a basic block, which the host's scheduler does not look across (nbody ran ~25% slower).
     Instead the NaN test compares the result with a value that is +0.0, or a quiet NaN when
     FZ is set: unordered exactly when the result is a NaN or FZ is set, the same single
-    compare as before. On the cold path each fix-up is taken only when it applies.
+    compare as before. On the cold path each fix-up is taken only when it applies. `cond`
+    may be a function, then called on the cold path to make it.
+
+    An operation whose result can be tiny before rounding and not after (a product, quotient
+    or fused multiply-add: `tiny` does it again) compares |result| with a probe that is the
+    smallest normal instead of +0.0 (`ueq`: still one compare), and fix_tininess runs on
+    the cold path. (A sum cannot: a tiny sum is exact.)
     """
     vec = result.ty.startswith("<")
     elt = result.ty[1:-1].split(" x ")[1] if vec else result.ty
-    probe = _fz_probe(b, elt)
-    if vec:
+    if tiny is not None:
+        outer = tiny_or_fz(b, result)
+    elif vec:
+        probe = _fz_probe(b, elt)
         n = int(result.ty[1:result.ty.index(" ")])
         one = b.insertelement(Val("poison", result.ty), probe, 0)
         probe = b.shufflevector(one, Val("poison", result.ty), [0] * n)
         unordered = b.fcmp("uno", result, probe)
         outer = b.icmp("ne", b.bitcast(unordered, f"i{n}"), const(f"i{n}", 0))
     else:
-        outer = b.fcmp("uno", result, probe)
+        outer = b.fcmp("uno", result, _fz_probe(b, elt))
 
     def cold() -> Val:
-        v = b.unless_rare(cond, r, compute)
-        flush_to_zero_fixup(b, inputs, redo=redo, result=result)
+        v = b.unless_rare(cond if isinstance(cond, Val) else cond(), r, compute)
+        flushed = None
+        res = result
+        if tiny is not None:
+            v, res, flushed = fix_tininess(b, inputs, result, v, tiny)
+        flush_to_zero_fixup(b, inputs, redo=redo, result=res, flushed=flushed)
         return v
 
     return b.unless_rare(outer, r, cold)

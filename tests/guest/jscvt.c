@@ -1,4 +1,5 @@
-/* FJCVTZS (FEAT_JSCVT) over edge values: result, NZCV and FPSR flags. AArch64-only, so it is
+/* FJCVTZS (FEAT_JSCVT) over edge values, with FPCR.FZ clear and set: result, NZCV and FPSR
+ * flags. AArch64-only, so it is
  * compared with qemu-aarch64 (tests/test_fpenv.py). */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,9 @@ int main(void)
                      from_bits(1), from_bits(0x8000000000000001ull), from_bits(0x000fffffffffffffull),
                      from_bits(0x43e0000000000000ull), from_bits(0x4530000000000003ull)};
     uint64_t s = 0x9e3779b97f4a7c15ull;
+    for (uint64_t fz = 0; fz < 2; fz++) {
+    /* FPCR.FZ: a denormal input is flushed to zero first (IDC, not IXC) */
+    __asm__ volatile("msr fpcr, %0" ::"r"(fz << 24));
     for (unsigned i = 0; i < sizeof vals / sizeof vals[0] + 200; i++) {
         double d;
         if (i < sizeof vals / sizeof vals[0]) {
@@ -31,9 +35,12 @@ int main(void)
         __asm__ volatile("msr fpsr, %3\n\tfjcvtzs %w0, %d4\n\tmrs %1, nzcv\n\tmrs %2, fpsr"
                          : "=&r"(res), "=&r"(nzcv), "=&r"(fpsr) : "r"(zero), "w"(d) : "cc");
         uint64_t bits; memcpy(&bits, &d, 8);
-        printf("%016llx -> %08llx nzcv %llx fpsr %llx\n", (unsigned long long)bits,
+        printf("fz%llu %016llx -> %08llx nzcv %llx fpsr %llx\n", (unsigned long long)fz,
+               (unsigned long long)bits,
                (unsigned long long)res, (unsigned long long)(nzcv >> 28),
                (unsigned long long)(fpsr & 0x9f));
     }
+    }
+    __asm__ volatile("msr fpcr, xzr");
     return 0;
 }

@@ -47,6 +47,7 @@ from translator.isa.simd_common import raise_conversion_flags, round_ties_away, 
 from translator.lift_context import (
     LiftContext,
     Unallocated,
+    checked_host_result,
     default_nan_mode,
     flush_to_zero_fixup,
     fpcr_bit,
@@ -221,8 +222,12 @@ def fcvt(ctx: LiftContext, w: int) -> None:
         ctx.set_vreg(rd, to_half(ctx, a_bits, src))
         return
     a = b.bitcast(a_bits, src.ty)
-    r = b.fpext(a, dst.ty) if dst.width > src.width else b.fptrunc(a, dst.ty)
-    flush_to_zero_fixup(b, [a], after=r)
+    if dst.width > src.width:
+        r = b.fpext(a, dst.ty)
+        flush_to_zero_fixup(b, [a], after=r)
+    else:  # a double can round up to the smallest normal single (tiny only for Arm)
+        r = checked_host_result(b, [a], b.fptrunc(a, dst.ty),
+                                tiny=lambda o: b.fptrunc(o[0], dst.ty))
     nan = b.bitcast(convert_nan(ctx, a_bits, src, dst), dst.ty)
     ctx.set_vreg(rd, b.select(is_nan(ctx, a), nan, r))
 

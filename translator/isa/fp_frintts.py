@@ -5,7 +5,8 @@ Z rounds toward zero, X in the FPCR rounding mode (the host MXCSR's, runtime/fpe
 an infinity or a rounded value outside the integer range becomes the most negative integer
 (-2^31 or -2^63, as a float) with IOC; otherwise IXC when rounding changed the value. The
 rounding uses the forms that never raise Inexact themselves (trunc, nearbyint), and the flags
-come from simd_common.raise_conversion_flags, so an out-of-range input raises IOC only.
+come from simd_common.raise_conversion_flags, so an out-of-range input raises IOC only. Under
+FPCR.FZ a denormal input is a zero (the host's DAZ; IDC from raise_conversion_flags' fix-up).
 Unicorn's CPU model lacks FEAT_FRINTTS: tests/test_fpenv.py checks these against qemu-aarch64.
 """
 

@@ -3,8 +3,10 @@
 Truncate toward zero and keep the low 32 bits of the (unbounded) integer: NaN and the
 infinities give 0. PSTATE.Z is set only when that result is the exact value of the input
 (integral, within int32, and not -0.0); N, C and V are cleared. FPSR: IOC when the input is
-NaN, an infinity or out of int32 range, else IXC when it had a fraction. Unicorn's CPU model
-lacks FEAT_JSCVT, so tests/test_fpenv.py checks this against qemu-aarch64.
+NaN, an infinity or out of int32 range, else IXC when it had a fraction. Under FPCR.FZ a
+denormal input is flushed first (FPUnpack): the result is still 0 and Z still clear (the
+pseudocode's "value == 0.0 but the fraction was not" case), but the flag is IDC, not IXC.
+Unicorn's CPU model lacks FEAT_JSCVT, so tests/test_fpenv.py checks this against qemu-aarch64.
 
 Done in integer arithmetic on the double's bits, so no host conversion can saturate or raise
 its own flags.
@@ -12,10 +14,10 @@ its own flags.
 
 from __future__ import annotations
 
-from runtime.fpenv import FPSR_IOC, FPSR_IXC
+from runtime.fpenv import FPSR_IDC, FPSR_IOC, FPSR_IXC
 from translator.ir import const
 from translator.isa.registry import bits, insn
-from translator.lift_context import LiftContext, raise_fp_bits_rare
+from translator.lift_context import LiftContext, flush_to_zero_mode, raise_fp_bits_rare
 
 I64 = "i64"
 
@@ -54,6 +56,9 @@ def fjcvtzs(ctx: LiftContext, w: int) -> None:
     exact = b.and_(b.and_(b.not_(invalid), b.not_(inexact)), b.not_(minus_zero))
     ctx.set_x(bits(w, 4, 0), b.zext(b.trunc(res, "i32"), I64))
     ctx.set_nzcv(const("i1", 0), exact, const("i1", 0), const("i1", 0))
+    flushed = b.and_(b.and_(b.not_(normal), b.icmp("ne", frac, const(I64, 0))),
+                     flush_to_zero_mode(b))
     flags = b.select(invalid, const(I64, FPSR_IOC),
-                     b.select(inexact, const(I64, FPSR_IXC), const(I64, 0)))
+                     b.select(flushed, const(I64, FPSR_IDC),
+                              b.select(inexact, const(I64, FPSR_IXC), const(I64, 0))))
     raise_fp_bits_rare(b, flags)

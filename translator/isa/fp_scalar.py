@@ -18,7 +18,9 @@ asked and raise the FPSR flags themselves; the NaN fix-up path applies FPCR.DN a
 (LLVM may decide a result is NaN without executing the host instruction that would have).
 With FPCR.FZ, what DAZ/FTZ do not report as Arm does (IDC for a flushed input; UFC without
 IXC for a flushed result) is fixed up after each operation by
-lift_context.flush_to_zero_fixup, on a branch taken only when FZ is set.
+lift_context.flush_to_zero_fixup, on a branch taken only when FZ is set. Products and fused
+multiply-adds also look for a result at the smallest normal, which may be tiny for Arm (it
+detects tininess before rounding, x86 after): lift_context.fix_tininess.
 Not implemented (SIGILL, like a core without them): FEAT_FP16 half-precision arithmetic and
 BFCVT (FEAT_BF16). FRINT32/64 live in fp_frintts, FJCVTZS in fp_jscvt.
 """
@@ -26,6 +28,7 @@ BFCVT (FEAT_BF16). FRINT32/64 live in fp_frintts, FJCVTZS in fp_jscvt.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from runtime.fpenv import FPSR_IOC
@@ -37,6 +40,7 @@ from translator.lift_context import (
     Unallocated,
     default_nan_mode,
     flush_to_zero_fixup,
+    flush_to_zero_mode,
     raise_fp_flags,
     raise_fp_flags_rare,
     unless_rare_or_fz,
@@ -113,22 +117,30 @@ def is_nan(ctx: LiftContext, v: Val) -> Val:
     return ctx.b.fcmp("uno", v, v)
 
 
-def process_nans(ctx: LiftContext, ft: FType, ops: list[Val], r: Val) -> Val:
+def process_nans(ctx: LiftContext, ft: FType, ops: list[Val], r: Val,
+                 tiny: Callable[[list[Val]], Val] | None = None,
+                 invalid: Callable[[], Val] | None = None) -> Val:
     """`r`, unless it is a NaN: then the NaN Arm's FPProcessNaNs(3) / FPDefaultNaN() give.
 
     Priority (FPCR.DN = 0): the first signaling NaN among `ops` (quietened), else the first
     quiet NaN, else (the NaN came from an invalid operation) the default NaN. The fix-up sits
     on a cold path behind one unordered compare of the result: computed eagerly with selects
     it cost ~10 host instructions per FP operation, several times the operation itself.
+    `tiny` (the operation on `ops`) for one that can round up to the smallest normal
+    (lift_context.fix_tininess). `invalid` emits, on the cold path, an i1 for a NaN result
+    that must be the default NaN with Invalid Operation although FPProcessNaNs would pass a
+    quiet NaN on (FPMulAdd's inf * 0 with a quiet-NaN addend).
     """
     b = ctx.b
     # (the FZ flag fix-up shares the branch; it follows the host operation, which the branch
     # condition depends on)
     return unless_rare_or_fz(b, is_nan(ctx, r), r,
-                             lambda: b.bitcast(_arm_nan(ctx, ft, ops), ft.ty), ops, r)
+                             lambda: b.bitcast(_arm_nan(ctx, ft, ops, invalid), ft.ty), ops,
+                             r, tiny=tiny)
 
 
-def _arm_nan(ctx: LiftContext, ft: FType, ops: list[Val]) -> Val:
+def _arm_nan(ctx: LiftContext, ft: FType, ops: list[Val],
+             invalid: Callable[[], Val] | None = None) -> Val:
     """The integer bits of the NaN FPProcessNaNs / FPDefaultNaN give for `ops`."""
     b = ctx.b
     quiet = const(ft.ity, ft.quiet)
@@ -146,19 +158,26 @@ def _arm_nan(ctx: LiftContext, ft: FType, ops: list[Val]) -> Val:
         res = b.select(snan, q, res)
         any_nan, any_snan = b.or_(any_nan, nan), b.or_(any_snan, snan)
     # A NaN result is Invalid Operation unless it only passes on a quiet NaN operand
-    raise_fp_flags(b, b.or_(any_snan, b.not_(any_nan)), FPSR_IOC)
+    bad = b.or_(any_snan, b.not_(any_nan))
+    if invalid is not None:
+        extra = invalid()
+        res = b.select(extra, const(ft.ity, ft.default_nan), res)
+        bad = b.or_(bad, extra)
+    raise_fp_flags(b, bad, FPSR_IOC)
     # FPCR.DN: every NaN result is the default NaN
     return b.select(default_nan_mode(b), const(ft.ity, ft.default_nan), res)
 
 
 def _inf_times_zero(ctx: LiftContext, ft: FType, a: Val, c: Val) -> Val:
-    """i1: one of a, c is an infinity and the other a zero (either sign)."""
+    """i1: one of a, c is an infinity and the other what FPUnpack calls a zero (either sign;
+    a denormal too under FPCR.FZ)."""
     b = ctx.b
     mag = const(ft.ity, ft.sign - 1)
     ma, mc = b.and_(b.bitcast(a, ft.ity), mag), b.and_(b.bitcast(c, ft.ity), mag)
-    inf, zero = const(ft.ity, ft.exp_mask), const(ft.ity, 0)
-    return b.or_(b.and_(b.icmp("eq", ma, inf), b.icmp("eq", mc, zero)),
-                 b.and_(b.icmp("eq", ma, zero), b.icmp("eq", mc, inf)))
+    inf = const(ft.ity, ft.exp_mask)
+    limit = b.select(flush_to_zero_mode(b), const(ft.ity, 1 << ft.mbits), const(ft.ity, 1))
+    return b.or_(b.and_(b.icmp("eq", ma, inf), b.icmp("ult", mc, limit)),
+                 b.and_(b.icmp("ult", ma, limit), b.icmp("eq", mc, inf)))
 
 
 def intr(ctx: LiftContext, name: str, ft: FType, args: list[Val]) -> Val:
@@ -307,7 +326,11 @@ def fp_2src(ctx: LiftContext, w: int) -> None:
         r = fp_max_min_num(ctx, ft, a, c, opc == 6)
     else:
         op = {0: b.fmul, 1: b.fdiv, 2: b.fadd, 3: b.fsub, 8: b.fmul}[opc]
-        r = process_nans(ctx, ft, [a, c], op(a, c))
+        # Only a product can be tiny before rounding and not after (lift_context.fix_tininess):
+        # a tiny sum is exact, and a quotient of two p-bit numbers is never within half an
+        # ulp below a power of two.
+        tiny = (lambda o: op(o[0], o[1])) if opc in (0, 8) else None
+        r = process_nans(ctx, ft, [a, c], op(a, c), tiny)
         if opc == 8:  # FNMUL negates after NaN processing, so even a NaN result flips sign
             r = b.fneg(r)
     ctx.set_vreg(rd, r)
@@ -329,16 +352,19 @@ def fp_3src(ctx: LiftContext, w: int) -> None:
     if o0 != o1:  # FMSUB, FNMADD
         op1 = b.fneg(op1)
     r = intr(ctx, "fma", ft, [op1, op2, addend])
-    r = process_nans(ctx, ft, [addend, op1, op2], r)
-    # A quiet-NaN addend does not hide an invalid inf * 0: the result is the default NaN.
-    # Tested on the bits: a real multiply here would raise the product's own flags.
-    infzero = _inf_times_zero(ctx, ft, op1, op2)
-    a_bits = b.bitcast(addend, ft.ity)
-    a_qnan = b.and_(is_nan(ctx, addend),
-                    b.icmp("ne", b.and_(a_bits, const(ft.ity, ft.quiet)), const(ft.ity, 0)))
-    bad = b.and_(a_qnan, infzero)
-    r = b.select(bad, fconst_bits(ft, ft.default_nan), r)
-    raise_fp_flags_rare(b, bad, FPSR_IOC)  # the host FMA passes the quiet NaN on silently
+
+    def qnan_addend_inf_times_zero() -> Val:
+        """FPMulAdd: a quiet-NaN addend does not hide an invalid inf * 0 (the result is then
+        a NaN, so this is only looked at on the NaN path). Tested on the bits: a real
+        multiply here would raise the product's own flags."""
+        a_bits = b.bitcast(addend, ft.ity)
+        a_qnan = b.and_(is_nan(ctx, addend),
+                        b.icmp("ne", b.and_(a_bits, const(ft.ity, ft.quiet)), const(ft.ity, 0)))
+        return b.and_(a_qnan, _inf_times_zero(ctx, ft, op1, op2))
+
+    r = process_nans(ctx, ft, [addend, op1, op2], r,
+                     lambda o: intr(ctx, "fma", ft, [o[1], o[2], o[0]]),
+                     invalid=qnan_addend_inf_times_zero)
     ctx.set_vreg(rd, r)
 
 

@@ -12,7 +12,8 @@ odd of that wide result is then the round-to-odd of the exact sum. The products 
 significands are exact. BFCVT/BFCVTN (FPConvertBF) do use FPCR: rounding mode, FZ, DN and
 the IOC/OFC/UFC/IXC/IDC flags, read from the CPU state's FPCR, again on the integer bits
 (a float -> bfloat16 rounding is a 16-bit truncation with an increment). BFMLALB/T are an
-ordinary fused FPMulAdd of the widened elements (exact products): simd_complex's.
+ordinary fused FPMulAdd of the widened elements (exact products) under FPCR, with its flag and
+flush fix-ups: simd_fp.fp_muladd.
 
 Unicorn's CPU models lack FEAT_BF16; tests/test_isa_ext2.py compares these with
 qemu-aarch64 through tests/guest/bf16.c, in every FPCR mode and in both tiers.

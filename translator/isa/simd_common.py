@@ -289,7 +289,9 @@ def fp_to_int(b: Builder, f: Val, ity: str, unsigned: bool) -> Val:
     # above the range the result saturates anyway: 2^n keeps the subtraction exact
     over = _fconst_like(f.ty, 2.0 ** n)
     f = b.select(b.fcmp("oge", f, over), over, f)
-    d = b.fsub(f, b.select(big, top, _fconst_like(f.ty, 0.0)))
+    # (the offset is opaque: seeing a select of constants, LLVM subtracts 2^(n-1) from every
+    # lane and selects afterwards, which is the inexact subtraction again)
+    d = b.fsub(f, b.opaque(b.select(big, top, _fconst_like(f.ty, 0.0))))
     i = b.intrinsic(f"llvm.fptosi.sat.{mangle(ity)}.{mangle(f.ty)}", ity, [d])
     c = (lambda v: vconst(ity, v)) if ity.startswith("<") else (lambda v: const(ity, v))
     low = b.select(b.icmp("slt", i, c(0)), c(0), i)
@@ -302,23 +304,36 @@ def default_nan(ty: str) -> Val:
 
 
 def process_nans(b: Builder, result: Val, ops: list[Val],
-                 redo: Callable[[list[Val]], Val] | None = None) -> Val:
+                 redo: Callable[[list[Val]], Val] | None = None,
+                 tiny: Callable[[list[Val]], Val] | None = None,
+                 invalid: Callable[[], Val] | None = None) -> Val:
     """AArch64 NaN propagation for a lane-wise FP result (FPCR.DN = 0).
 
     LLVM leaves the payload and sign of a NaN result unspecified (x86 makes a negative default
     NaN); AArch64 returns the first signalling NaN operand quietened, else the first quiet NaN
     operand, else the positive default NaN. Returned as the result's integer-lane vector. The
     per-lane fix-up runs on a cold path taken only when some lane of the result is a NaN.
-    `redo` (the operation on `ops`) lets FPCR.FZ's flag fix-up tell lanes apart.
+    `redo` (the operation on `ops`) lets FPCR.FZ's flag fix-up tell lanes apart; `tiny` (the
+    operation again) is for one whose result can round up to the smallest normal
+    (lift_context.fix_tininess). `invalid` emits, on the cold path, the lanes whose NaN must
+    be the default NaN with Invalid Operation although FPProcessNaNs would pass a quiet NaN on
+    (FPMulAdd's inf * 0 with a quiet-NaN addend).
     """
     ity, expo, quiet = fp_ints(result.ty)
     res_i = b.bitcast(result, ity)
-    rnan = b.fcmp("uno", result, result)
-    lanes = int(result.ty[1:result.ty.index(" ")]) if result.ty.startswith("<") else 1
-    any_nan = b.icmp("ne", b.bitcast(rnan, f"i{lanes}"), const(f"i{lanes}", 0)) \
-        if result.ty.startswith("<") else rnan
+    found: list[Val] = []
+
+    def any_nan() -> Val:
+        """Some lane of the result is a NaN: made on the cold path, from an opaque copy of the
+        result. Seeing the operation, LLVM rewrites the test (uno(sqrt x) as x < 0 or NaN)
+        and may pick a signalling compare for it (vcmpnleps), which raises Invalid for a
+        quiet NaN lane."""
+        o = b.opaque(result)
+        found.append(b.fcmp("uno", o, o))
+        return _any_lane(b, found[0])
 
     def fixed() -> Val:
+        rnan = found[0]
         out = default_nan(result.ty)
         ints = [b.bitcast(o, ity) for o in ops]
         isnan = [b.fcmp("uno", o, o) for o in ops]
@@ -335,6 +350,10 @@ def process_nans(b: Builder, result: Val, ops: list[Val],
         if any_nan is not None and any_snan is not None:
             # A NaN lane is Invalid Operation unless it only passes on a quiet NaN operand
             bad = b.and_(rnan, b.or_(any_snan, b.xor(any_nan, _all_ones_like(b, any_nan))))
+            if invalid is not None:
+                extra = invalid()
+                out = b.select(extra, default_nan(result.ty), out)
+                bad = b.or_(bad, extra)
             raise_fp_flags(b, _any_lane(b, bad), FPSR_IOC)
         # FPCR.DN: every NaN result is the default NaN
         out = b.select(default_nan_mode(b), default_nan(result.ty), out)
@@ -342,7 +361,7 @@ def process_nans(b: Builder, result: Val, ops: list[Val],
 
     # (the FZ flag fix-up shares the branch; it follows the host operation, which the branch
     # condition depends on)
-    return unless_rare_or_fz(b, any_nan, res_i, fixed, ops, result, redo=redo)
+    return unless_rare_or_fz(b, any_nan, res_i, fixed, ops, result, redo=redo, tiny=tiny)
 
 
 def _all_ones_like(b: Builder, v: Val) -> Val:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from runtime.fpenv import FPSR_IOC
+from runtime.fpenv import FPSR_IOC, FPSR_UFC
 from translator.ir import Builder, Val, const
 from translator.isa.fp_convert import half_to_wider, to_half_lane
 from translator.isa.fp_scalar import SINGLE
@@ -39,6 +39,7 @@ from translator.isa.simd_common import (
 from translator.lift_context import (
     LiftContext,
     Unallocated,
+    checked_host_result,
     default_nan_mode,
     flush_to_zero_fixup,
     flush_to_zero_mode,
@@ -90,24 +91,36 @@ def _inf_times_zero(b: Builder, a: Val, c: Val) -> Val:
     return b.or_(b.and_(_is_inf(b, a), _is_zero(b, c)), b.and_(_is_zero(b, a), _is_inf(b, c)))
 
 
+def _mulx_product(b: Builder, a: Val, c: Val) -> Val:
+    """FMULX's product before NaN processing: inf * 0 lanes multiply +-2.0 by 1.0 instead
+    (the host multiply would raise Invalid). No select of the result afterwards: LLVM would
+    see that the operands' selects are then dead and multiply inf * 0 after all."""
+    ty = a.ty
+    iz = _inf_times_zero(b, a, c)
+    ia, ic = b.bitcast(a, _ity(ty)), b.bitcast(c, _ity(ty))
+    eb = int(_ity(ty).split(" x i")[1][:-1])
+    sign = b.and_(b.xor(ia, ic), vconst(_ity(ty), 1 << (eb - 1)))
+    two = b.bitcast(b.or_(b.bitcast(fvconst(ty, 2.0), _ity(ty)), sign), ty)
+    return b.fmul(b.opaque(b.select(iz, two, a)), b.select(iz, fvconst(ty, 1.0), c))
+
+
 def fp_arith(b: Builder, kind: str, a: Val, c: Val) -> Val:
     """One AArch64 two-operand FP operation on float vectors, with AArch64 NaN results."""
     ty = a.ty
     if kind in ("add", "sub", "mul", "div"):
         fn = {"add": b.fadd, "sub": b.fsub, "mul": b.fmul, "div": b.fdiv}[kind]
         r = fn(a, c)
-        return _as_fp(b, process_nans(b, r, [a, c], redo=lambda o: fn(o[0], o[1])), ty)
+        def redo(o: list[Val]) -> Val:
+            return fn(o[0], o[1])
+        # products only: a tiny sum is exact, a quotient is never within half an ulp below a
+        # power of two (fp_scalar.fp_2src)
+        tiny = redo if kind == "mul" else None
+        return _as_fp(b, process_nans(b, r, [a, c], redo=redo, tiny=tiny), ty)
     if kind == "mulx":  # FMULX: inf * 0 = +-2.0
-        # inf * 0 lanes multiply +-2.0 by 1.0 instead (the host multiply would raise
-        # Invalid). No select of the result afterwards: LLVM would see that the operands'
-        # selects are then dead and multiply inf * 0 after all.
-        iz = _inf_times_zero(b, a, c)
-        ia, ic = b.bitcast(a, _ity(ty)), b.bitcast(c, _ity(ty))
-        eb = int(_ity(ty).split(" x i")[1][:-1])
-        sign = b.and_(b.xor(ia, ic), vconst(_ity(ty), 1 << (eb - 1)))
-        two = b.bitcast(b.or_(b.bitcast(fvconst(ty, 2.0), _ity(ty)), sign), ty)
-        r = b.fmul(b.opaque(b.select(iz, two, a)), b.select(iz, fvconst(ty, 1.0), c))
-        return _as_fp(b, process_nans(b, r, [a, c]), ty)
+        def mulx(o: list[Val]) -> Val:
+            return _mulx_product(b, o[0], o[1])
+        r = mulx([a, c])
+        return _as_fp(b, process_nans(b, r, [a, c], redo=mulx, tiny=mulx), ty)
     if kind == "abd":
         d = fp_arith(b, "sub", a, c)
         return intr(b, "llvm.fabs", [d])
@@ -133,18 +146,21 @@ def fp_muladd(b: Builder, acc: Val, a: Val, c: Val, negate: bool) -> Val:
     """FMLA/FMLS lanes (FPMulAdd): acc + (-)a*c fused, with AArch64's 3-operand NaN rules.
 
     A quiet-NaN addend does not hide an infinity times a zero: that lane is the default NaN
-    and Invalid Operation is raised, where the host FMA just passes the NaN on quietly."""
+    and Invalid Operation is raised, where the host FMA just passes the NaN on quietly. Such
+    a lane's result is a NaN, so this is looked at only on process_nans' cold path. Every
+    fused multiply-add on vector lanes comes here (FMLA/FMLS, by element, FCMLA, BFMLAL)."""
     if negate:
         a = b.fneg(a)
     r = intr(b, "llvm.fma", [a, c, acc])
-    out = process_nans(b, r, [acc, a, c],
-                       redo=lambda o: intr(b, "llvm.fma", [o[1], o[2], o[0]]))
-    dn = b.and_(_is_qnan(b, acc), _inf_times_zero(b, a, c))
-    out = b.select(dn, default_nan(acc.ty), out)
-    if acc.ty.startswith("<"):
-        lanes = int(acc.ty[1:acc.ty.index(" ")])
-        dn = b.icmp("ne", b.bitcast(dn, f"i{lanes}"), const(f"i{lanes}", 0))
-    raise_fp_flags_rare(b, dn, FPSR_IOC)
+
+    def redo(o: list[Val]) -> Val:
+        return intr(b, "llvm.fma", [o[1], o[2], o[0]])
+
+    def qnan_addend_inf_times_zero() -> Val:
+        return b.and_(_is_qnan(b, acc), _inf_times_zero(b, a, c))
+
+    out = process_nans(b, r, [acc, a, c], redo=redo, tiny=redo,
+                       invalid=qnan_addend_inf_times_zero)
     return _as_fp(b, out, acc.ty)
 
 
@@ -158,13 +174,26 @@ def _step(b: Builder, a: Val, c: Val, rsqrt: bool) -> Val:
     na_raw = na
     na, c_raw, c = b.opaque(b.select(iz, zero, na)), c, b.opaque(b.select(iz, zero, c))
     if rsqrt:
-        # (3 - a*c) / 2 is rounded once: halve the larger operand (exact unless both are so
-        # tiny that the product cannot affect 1.5) and fuse with 1.5, so no overflow either.
-        big_a = b.fcmp("oge", intr(b, "llvm.fabs", [a]), intr(b, "llvm.fabs", [c]))
-        half_ = fvconst(ty, 0.5)
-        x = b.select(big_a, b.fmul(na, half_), na)
-        y = b.select(big_a, c, b.fmul(c, half_))
-        r = intr(b, "llvm.fma", [x, y, fvconst(ty, 1.5)])
+        # (3 - a*c) / 2 is rounded once: halve the larger operand and fuse with 1.5, so the
+        # product cannot overflow. Halving is exact (and is not flushed by FTZ) only for an
+        # operand of at least twice the smallest normal; when both are smaller, the product
+        # cannot overflow: 3 - a*c is fused and then halved, which is exact as it is near 3.
+        # (Halving a tiny operand lost its last bit, which decides the rounding of 1.5 +- a
+        # tiny product toward zero or an infinity, and raised Underflow.)
+        fa, fc = intr(b, "llvm.fabs", [a]), intr(b, "llvm.fabs", [c])
+        big_a = b.fcmp("oge", fa, fc)
+        ity = _ity(ty)
+        eb = int(ity.split(" x i")[1][:-1])
+        twice_min = b.bitcast(vconst(ity, 2 << (23 if eb == 32 else 52)), ty)
+        big = b.fcmp("oge", b.select(big_a, fa, fc), twice_min)
+        half_, one = fvconst(ty, 0.5), fvconst(ty, 1.0)
+        # (the operand is chosen before the multiply, through an opaque factor of 0.5 or 1.0:
+        # a halving computed for every lane and selected afterwards raised Underflow for the
+        # tiny operand it was not used for)
+        x = b.fmul(na, b.opaque(b.select(b.and_(big, big_a), half_, one)))
+        y = b.fmul(c, b.opaque(b.select(b.and_(big, vnot(b, big_a)), half_, one)))
+        r = intr(b, "llvm.fma", [x, y, b.select(big, fvconst(ty, 1.5), fvconst(ty, 3.0))])
+        r = b.fmul(r, b.opaque(b.select(big, one, half_)))
     else:
         r = intr(b, "llvm.fma", [na, c, fvconst(ty, 2.0)])
     # (no select of 2.0 / 1.5 here: 0 * 0 already gives them, and such a select would let
@@ -173,7 +202,15 @@ def _step(b: Builder, a: Val, c: Val, rsqrt: bool) -> Val:
 
 
 def _cmp(b: Builder, pred: str, a: Val, c: Val, absolute: bool = False) -> Val:
+    """FCMxx/FACxx lanes. FPCompareGE/GT raise Invalid for any NaN operand, quiet ones too:
+    raised here, as LLVM may lower the compare as a quiet one (ucomiss, for a scalar)."""
     flush_to_zero_fixup(b, [a, c], host_op=False)
+    if pred != "oeq":
+        unordered = b.fcmp("uno", a, c)
+        if a.ty.startswith("<"):
+            n = vec_shape(a.ty)[0]
+            unordered = b.icmp("ne", b.bitcast(unordered, f"i{n}"), const(f"i{n}", 0))
+        raise_fp_flags_rare(b, unordered, FPSR_IOC)
     if absolute:
         a, c = intr(b, "llvm.fabs", [a]), intr(b, "llvm.fabs", [c])
     return mask_of(b, b.fcmp(pred, a, c), _ity(a.ty))
@@ -292,9 +329,16 @@ def _after_host_op(b: Builder, r: Val, inputs: list[Val],
 
 
 def _dn_lanes(b: Builder, src: Val, r: Val) -> Val:
-    """Under FPCR.DN, lanes converted from a NaN become the default NaN."""
+    """Under FPCR.DN, lanes converted from a NaN become the default NaN.
+
+    The NaN test is on the bits: an FP compare of a <2 x float> half is done on a whole XMM
+    register, and a signalling NaN in the lanes it does not use raised Invalid (FCVTL)."""
     ity = _ity(r.ty)
-    nan = b.and_(b.fcmp("uno", src, src), _splat_i1(b, default_nan_mode(b), src))
+    sity, expo, _ = fp_ints(src.ty)
+    eb = int(sity.split(" x i")[1][:-1])
+    mag = b.and_(b.bitcast(src, sity), vconst(sity, (1 << (eb - 1)) - 1))
+    isnan = b.icmp("ugt", mag, vconst(sity, expo))
+    nan = b.and_(isnan, _splat_i1(b, default_nan_mode(b), src))
     return b.bitcast(b.select(nan, default_nan(r.ty), b.bitcast(r, ity)), r.ty)
 
 
@@ -320,8 +364,10 @@ def two_reg_misc_fp(ctx: LiftContext, w: int) -> None:
         if opc == 0x16:
             src = ctx.vreg_as(rn, "<2 x double>")
             r = round_to_odd(b, src) if u else b.fptrunc(src, "<2 x float>")
-            r = _after_host_op(b, _dn_lanes(b, src, r), [src],
-                               None if u else lambda o: b.fptrunc(o[0], "<2 x float>"))
+            def narrow(o: list[Val]) -> Val:
+                return b.fptrunc(o[0], "<2 x float>")
+            r = checked_host_result(b, [src], _dn_lanes(b, src, r),
+                                    tiny=None if u else narrow, redo=None if u else narrow)
             if q:
                 lo = ctx.vreg_as(rd, "<2 x float>")
                 r = b.shufflevector(lo, r, [0, 1, 2, 3])
@@ -367,15 +413,34 @@ def _half_narrow_widen(ctx: LiftContext, narrow: bool, q: int, rn: int, rd: int)
 
 
 def round_to_odd(b: Builder, x: Val) -> Val:
-    """FCVTXN: double -> single rounding to odd (truncate, then set the lsb if inexact)."""
+    """FCVTXN: double -> single rounding to odd (truncate, then set the lsb if inexact).
+
+    Below the smallest normal single, FPRoundBase flushes under FPCR.FZ (UFC only: the
+    result is a signed zero, even for an exact value) and otherwise raises UFC when the
+    value is inexact, tininess being decided before rounding. The host sees neither (a
+    value rounding up to 2^-126 is not tiny for it, and the lsb would be set again after an
+    FTZ flush), so such lanes are found on the bits of x (the unrounded value): flushed
+    ones are converted as a zero of their sign, which raises nothing."""
     fty = with_elt(x.ty, "float")
     ity = with_elt(x.ty, "i32")
+    i64 = with_elt(x.ty, "i64")
+    xi = b.bitcast(x, i64)
+    mag = b.and_(xi, vconst(i64, (1 << 63) - 1))
+    below = b.icmp("ult", mag, vconst(i64, 0x3810000000000000))  # |x| < 2^-126
+    lanes = vec_shape(x.ty)[0]
+    fz = splat(b, flush_to_zero_mode(b), lanes)
+    flush = b.and_(b.and_(below, b.icmp("uge", mag, vconst(i64, 1 << 52))), fz)
+    signed_zero = b.bitcast(b.and_(xi, vconst(i64, 1 << 63)), x.ty)
+    x = b.opaque(b.select(flush, signed_zero, x))
     t = b.fptrunc(x, fty)
     ax = intr(b, "llvm.fabs", [x])
     too_big = b.fcmp("ogt", intr(b, "llvm.fabs", [b.fpext(t, x.ty)]), ax)
     ti = b.bitcast(t, ity)
     tz = b.select(too_big, b.sub(ti, vconst(ity, 1)), ti)  # magnitude step toward zero
     inexact = b.fcmp("one", b.fpext(b.bitcast(tz, fty), x.ty), x)
+    tiny = b.and_(b.and_(below, inexact), vnot(b, fz))
+    ufc = b.icmp("ne", b.bitcast(b.or_(flush, tiny), f"i{lanes}"), const(f"i{lanes}", 0))
+    raise_fp_flags_rare(b, ufc, FPSR_UFC)
     return b.bitcast(b.or_(tz, b.zext(inexact, ity)), fty)
 
 
