@@ -9,6 +9,7 @@ from translator.isa import (  # noqa: F401
     dp_imm,
     dp_reg,
     exclusive,
+    fp16_scalar,
     fp_convert,
     fp_frintts,
     fp_jscvt,
