@@ -297,9 +297,9 @@ def sqrt(b: Builder, x: Val, fpcr: Val) -> Lane:
     return from_double(b, d, fpcr, lambda: process_nans(b, [x], fpcr))
 
 
-def mul_add(b: Builder, addend: Val, x: Val, y: Val, fpcr: Val) -> Lane:
+def mul_add(b: Builder, addend: Val, x: Val, y: Val, fpcr: Val, halve: bool = False) -> Lane:
     """FPMulAdd(addend, x, y) = addend + x*y, rounded once (operands already negated as the
-    instruction says, and flushed).
+    instruction says, and flushed); with `halve`, (addend + x*y) / 2 rounded once (FRSQRTS).
 
     Every finite half is a multiple of 2^-24 below 2^16, so the product is an exact multiple
     of 2^-48 below 2^32 and the sum an exact 82-bit integer times 2^-48: an i128.
@@ -318,7 +318,8 @@ def mul_add(b: Builder, addend: Val, x: Val, y: Val, fpcr: Val) -> Lane:
     neg = b.icmp("slt", s, const(t, 0))
     sm = b.select(neg, b.sub(const(t, 0), s), s)
     nonzero = b.icmp("ne", sm, const(t, 0))
-    r, flags = round_to_half(b, neg, b.select(nonzero, sm, const(t, 1)), c64(-48), fpcr)
+    r, flags = round_to_half(b, neg, b.select(nonzero, sm, const(t, 1)),
+                             c64(-49 if halve else -48), fpcr)
     # exact zero: the common sign if both terms are zeros of one sign, else +0 (-0 in RM)
     rm = b.icmp("eq", b.and_(b.lshr(fpcr, c64(FPCR_RMODE_SHIFT)), c64(3)), c64(2))
     pz = b.or_(is_zero(b, x), is_zero(b, y))
