@@ -1,6 +1,7 @@
 """FEAT_FP16 AdvSIMD: the half-precision three-same, two-register-misc, by-element,
-across-lanes, pairwise and fixed-point conversion forms (vector .4H/.8H and scalar Hd), and
-FMOV (vector, half immediate).
+across-lanes, pairwise and fixed-point conversion forms (vector .4H/.8H and scalar Hd), FMOV
+(vector, half immediate), and FEAT_FCMA's half forms (FCADD, FCMLA .4H/.8H), which a core
+with both extensions has. FRECPE/FRSQRTE/FRECPX are simd_estimate's, on 16-bit lanes.
 
 The host has no half-precision vector arithmetic, so each lane is fp16_core's scalar
 operation on the lane's bits (exact, with the lane's FPSR flags computed, not borrowed from
