@@ -22,11 +22,12 @@ if TYPE_CHECKING:
     from runtime.cpu_state import CPUState
     from runtime.memory import GuestMemory
 
-# FPCR fields elfjit honours (the trap enables are RAZ/WI on Linux arm64 cores; FZ16 would need
-# FEAT_FP16): AHP 26, DN 25, FZ 24, RMode 23:22.
-FPCR_AHP, FPCR_DN, FPCR_FZ = 1 << 26, 1 << 25, 1 << 24
+# FPCR fields elfjit honours (the trap enables are RAZ/WI on Linux arm64 cores): AHP 26, DN 25,
+# FZ 24, RMode 23:22, and FZ16 19 (FEAT_FP16's flush to zero for half precision, which
+# translator/isa/fp16_core.py applies itself: it has no MXCSR counterpart).
+FPCR_AHP, FPCR_DN, FPCR_FZ, FPCR_FZ16 = 1 << 26, 1 << 25, 1 << 24, 1 << 19
 FPCR_RMODE_SHIFT = 22
-FPCR_WRITABLE = FPCR_AHP | FPCR_DN | FPCR_FZ | (3 << FPCR_RMODE_SHIFT)
+FPCR_WRITABLE = FPCR_AHP | FPCR_DN | FPCR_FZ | FPCR_FZ16 | (3 << FPCR_RMODE_SHIFT)
 # FPSR: IOC 0, DZC 1, OFC 2, UFC 3, IXC 4, IDC 7, QC 27.
 FPSR_IOC, FPSR_DZC, FPSR_OFC, FPSR_UFC, FPSR_IXC, FPSR_IDC = 1, 2, 4, 8, 16, 128
 FPSR_QC = 1 << 27

@@ -39,6 +39,8 @@ HWCAP_SHA1 = 1 << 5
 HWCAP_SHA2 = 1 << 6
 HWCAP_CRC32 = 1 << 7
 HWCAP_ATOMICS = 1 << 8
+HWCAP_FPHP = 1 << 9
+HWCAP_ASIMDHP = 1 << 10
 HWCAP_CPUID = 1 << 11
 HWCAP_ASIMDRDM = 1 << 12
 HWCAP_JSCVT = 1 << 13
@@ -49,13 +51,17 @@ HWCAP_SM3 = 1 << 18
 HWCAP_SM4 = 1 << 19
 HWCAP_SHA512 = 1 << 21
 HWCAP_ASIMDDP = 1 << 20
+HWCAP_ASIMDFHM = 1 << 23
 # Only what the lifter implements (and tests against Unicorn): libc selects its code paths
 # from these bits. Keep translator/isa/system.py's ID_AA64ISAR0/1_EL1 in step with them.
 # JSCVT is checked against qemu-aarch64 (Unicorn lacks FJCVTZS), LRCPC's LDAPR against LDAR;
-# FCMA, SM3 and SM4 against Unicorn's "max" CPU (tests/test_isa_ext2.py).
+# FCMA, SM3 and SM4 against Unicorn's "max" CPU (tests/test_isa_ext2.py); FP16 (FPHP, ASIMDHP:
+# scalar and AdvSIMD half precision, FCMA's half forms included) and FHM against it too, FPSR
+# compared (tests/test_isa_fp16.py, test_isa_simd_fp16.py, test_isa_fhm.py).
 HWCAP = (HWCAP_FP | HWCAP_ASIMD | HWCAP_CPUID | HWCAP_AES | HWCAP_PMULL | HWCAP_SHA1
          | HWCAP_SHA2 | HWCAP_CRC32 | HWCAP_ATOMICS | HWCAP_ASIMDDP | HWCAP_JSCVT | HWCAP_LRCPC
-         | HWCAP_SHA3 | HWCAP_SHA512 | HWCAP_ASIMDRDM | HWCAP_FCMA | HWCAP_SM3 | HWCAP_SM4)
+         | HWCAP_SHA3 | HWCAP_SHA512 | HWCAP_ASIMDRDM | HWCAP_FCMA | HWCAP_SM3 | HWCAP_SM4
+         | HWCAP_FPHP | HWCAP_ASIMDHP | HWCAP_ASIMDFHM)
 HWCAP2_FRINT = 1 << 8
 HWCAP2_BF16 = 1 << 14
 # FRINT32/64 and BF16: checked against qemu-aarch64 (Unicorn lacks them)

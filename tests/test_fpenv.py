@@ -35,13 +35,15 @@ def test_fenv_program_matches_qemu(opt: str, guest_build: Callable[..., Path],
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("policy", [[], ["--hot-threshold", "2"]], ids=["baseline", "optimized"])
-@pytest.mark.parametrize("program,march", [("jscvt", "armv8.3-a"), ("frintts", "armv8.5-a")])
+@pytest.mark.parametrize("program,march", [("jscvt", "armv8.3-a"), ("frintts", "armv8.5-a"),
+                                           ("fp16", "armv8.2-a+fp16+fp16fml")])
 def test_extension_matches_qemu(program: str, march: str, policy: list[str],
                                 guest_build: Callable[..., Path], run_cmd: Callable[..., Any],
                                 host_env: Callable[..., Any], elfjit_cli: list[str],
                                 qemu_cmd: list[str]) -> None:
     """FJCVTZS and FRINT32/64 (Unicorn's CPU model lacks both): results, NZCV and FPSR over
-    edge values and, for FRINT*X, every FPCR rounding mode."""
+    edge values and, for FRINT*X, every FPCR rounding mode; FP16/FHM as a whole program
+    (every RMode with FZ16 and DN, a vectorized _Float16 kernel, the HWCAP bits)."""
     binary = guest_build(program, "O2", "aarch64", extra_flags=(f"-march={march}",))
     want = run_cmd([*qemu_cmd, binary], env=host_env())
     got = run_cmd([*elfjit_cli, *policy, binary], env=host_env())
@@ -210,3 +212,27 @@ def test_fz_flags_over_sequences(seed: int) -> None:
         if d:
             failures.append((ops, hex(st.fpcr), d[:4]))
     assert not failures, failures[:3]
+
+
+def test_fpcr_write_read_back_with_fz16() -> None:
+    """MSR/MRS FPCR keep exactly the fields a core with FEAT_FP16 implements (FZ16 among
+    them), checked against Unicorn's "max" core; then a half operation runs under the new
+    FPCR (the exit that changed it must leave FZ16 in effect)."""
+    from difftest import UNICORN_MAX_CPU
+
+    rng = random.Random("fpcr-fz16")
+    UNICORN_MAX_CPU[0] = True
+    try:
+        for _ in range(12):
+            st = State.random(rng)
+            # (not Len/Stride, bits 21:20 and 18:16: AArch32-only fields that Unicorn keeps
+            # and elfjit, like an AArch64-only core, reads as zero)
+            st.x[0] = (rng.getrandbits(64) | rng.choice([0, 1 << 19])) & ~(0x37 << 16)
+            st.v[1] = rng.choice([0x0001, 0x83FF, 0x0200]) | rng.getrandbits(16) << 16
+            st.v[2] = 0x3C00  # 1.0
+            # fmul h3, h1, h2 (keystone has no FP16 syntax)
+            code = bytes.fromhex("00441bd5" "01443bd5") + (0x1EE20823).to_bytes(4, "little")
+            d = compare_fp_env(code, st)
+            assert not d, (hex(st.x[0]), d[:4])
+    finally:
+        UNICORN_MAX_CPU[0] = False

@@ -407,8 +407,8 @@ def test_estimate_tables_match_known_values() -> None:
 
 # ------------------------------------------------------------------------------ advertising
 HWCAP_BITS = {"AES": 3, "PMULL": 4, "SHA1": 5, "SHA2": 6, "CRC32": 7, "ATOMICS": 8,
-              "ASIMDRDM": 12, "JSCVT": 13, "FCMA": 14, "LRCPC": 15, "SHA3": 17, "SM3": 18,
-              "SM4": 19, "ASIMDDP": 20, "SHA512": 21}
+              "FPHP": 9, "ASIMDHP": 10, "ASIMDRDM": 12, "JSCVT": 13, "FCMA": 14, "LRCPC": 15,
+              "SHA3": 17, "SM3": 18, "SM4": 19, "ASIMDDP": 20, "SHA512": 21, "ASIMDFHM": 23}
 
 
 def test_advertised_consistently() -> None:
@@ -417,6 +417,7 @@ def test_advertised_consistently() -> None:
 
     isar0 = CONSTANT_SYSREGS.get(sysreg(3, 0, 0, 6, 0), 0)
     isar1 = CONSTANT_SYSREGS.get(sysreg(3, 0, 0, 6, 1), 0)
+    pfr0 = CONSTANT_SYSREGS.get(sysreg(3, 0, 0, 4, 0), 0)
     fields = {"AES": (isar0 >> 4) & 15 >= 1, "PMULL": (isar0 >> 4) & 15 >= 2,
               "SHA1": (isar0 >> 8) & 15 >= 1, "SHA2": (isar0 >> 12) & 15 >= 1,
               "SHA512": (isar0 >> 12) & 15 >= 2, "CRC32": (isar0 >> 16) & 15 >= 1,
@@ -424,6 +425,8 @@ def test_advertised_consistently() -> None:
               "SHA3": (isar0 >> 32) & 15 >= 1, "SM3": (isar0 >> 36) & 15 >= 1,
               "SM4": (isar0 >> 40) & 15 >= 1,
               "ASIMDDP": (isar0 >> 44) & 15 >= 1, "JSCVT": (isar1 >> 12) & 15 >= 1,
+              "ASIMDFHM": (isar0 >> 48) & 15 >= 1, "FPHP": (pfr0 >> 16) & 15 == 1,
+              "ASIMDHP": (pfr0 >> 20) & 15 == 1,
               "FCMA": (isar1 >> 16) & 15 >= 1, "LRCPC": (isar1 >> 20) & 15 >= 1}
     for name, b in HWCAP_BITS.items():
         assert bool(HWCAP >> b & 1) == fields[name], name
@@ -431,7 +434,7 @@ def test_advertised_consistently() -> None:
     assert bool(HWCAP2 >> 14 & 1) == ((isar1 >> 44) & 15 >= 1)  # BF16
     # nothing advertised in ISAR0/1 beyond those fields
     known0 = (0xF << 4 | 0xF << 8 | 0xF << 12 | 0xF << 16 | 0xF << 20 | 0xF << 28 | 0xF << 32
-              | 0xF << 36 | 0xF << 40 | 0xF << 44)
+              | 0xF << 36 | 0xF << 40 | 0xF << 44 | 0xF << 48)
     known1 = 0xF << 12 | 0xF << 16 | 0xF << 20 | 0xF << 32 | 0xF << 44
     assert isar0 & ~known0 == 0 and isar1 & ~known1 == 0
 

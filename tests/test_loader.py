@@ -52,10 +52,10 @@ def test_stack_layout_matches_linux_conventions() -> None:
     assert mem.read_cstring(auxv[loader.AT_PLATFORM]) == b"aarch64"
     assert mem.read_cstring(auxv[loader.AT_EXECFN]) == b"/p/prog"
     # FP, ASIMD, AES, PMULL, SHA1, SHA2, CRC32, ATOMICS, CPUID, ASIMDDP: what is implemented
-    # FP ASIMD AES PMULL SHA1 SHA2 CRC32 ATOMICS CPUID ASIMDRDM JSCVT FCMA LRCPC SHA3 SM3 SM4
-    # ASIMDDP SHA512; HWCAP2: FRINT BF16
-    assert auxv[loader.AT_HWCAP] == sum(1 << b for b in (0, 1, 3, 4, 5, 6, 7, 8, 11, 12, 13,
-                                                         14, 15, 17, 18, 19, 20, 21))
+    # FP ASIMD AES PMULL SHA1 SHA2 CRC32 ATOMICS FPHP ASIMDHP CPUID ASIMDRDM JSCVT FCMA LRCPC
+    # SHA3 SM3 SM4 ASIMDDP SHA512 ASIMDFHM; HWCAP2: FRINT BF16
+    assert auxv[loader.AT_HWCAP] == sum(1 << b for b in (0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                                         13, 14, 15, 17, 18, 19, 20, 21, 23))
     assert auxv[loader.AT_HWCAP2] == 1 << 8 | 1 << 14
     for k in (loader.AT_UID, loader.AT_EUID, loader.AT_GID, loader.AT_EGID, loader.AT_SECURE,
               loader.AT_CLKTCK, loader.AT_HWCAP2, loader.AT_MINSIGSTKSZ):

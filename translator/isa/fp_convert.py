@@ -14,7 +14,7 @@
   the single rounding happens in the int -> FP conversion and the power-of-two scaling after
   it is exact (no result can become denormal with fbits <= 64).
 
-Half-precision sources or destinations other than FCVT are FEAT_FP16 and raise Unallocated.
+Half-precision sources or destinations other than FCVT are FEAT_FP16, in fp16_scalar.
 The FP environment is described in fp_scalar.
 """
 
@@ -270,7 +270,7 @@ def _pow2(ft: FType, e: int) -> Val:
 @insn("x 00 11110 xx 1 xx xxx 000000 xxxxx xxxxx", name="FP <-> integer conversion")
 def fp_int(ctx: LiftContext, w: int) -> None:
     sf, rmode, opcode = bit(w, 31), bits(w, 20, 19), bits(w, 18, 16)
-    ft = ftype_of(w)  # FMOV (general) is in fp_scalar; half precision needs FEAT_FP16
+    ft = ftype_of(w)  # FMOV (general) is in fp_scalar; half precision in fp16_scalar
     rn, rd = bits(w, 9, 5), bits(w, 4, 0)
     ity = "i64" if sf else "i32"
     if opcode in (0, 1):  # FCVT{N,P,M,Z}{S,U}

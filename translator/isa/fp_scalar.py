@@ -1,9 +1,9 @@
 """Scalar floating point: FMOV, arithmetic, fused multiply-add, min/max, compares, FCSEL, FRINT*.
 
-Single and double precision are implemented. Half precision (type = 11) data processing is
-FEAT_FP16, which elfjit does not advertise (ID_AA64PFR0.FP = 0, no HWCAP_FPHP), so those
-encodings raise Unallocated and the guest gets SIGILL exactly as on a core without FP16.
-(FCVT to and from half precision is base Armv8 and lives in fp_convert.)
+Single and double precision. Half precision (type = 11, FEAT_FP16) has its own forms in
+fp16_scalar, whose patterns fix the type field and so win the lookup; the type = 11 checks
+left here only reject what fp16_scalar does not claim. (FCVT to and from half precision is
+base Armv8 and lives in fp_convert.)
 
 NaNs are bit-exact with the Arm ARM (FPCR.DN included): x86 SSE does not give the same NaN as
 FPProcessNaNs in every case (its generated "indefinite" NaN has the sign bit set while Arm's
@@ -21,8 +21,8 @@ IXC for a flushed result) is fixed up after each operation by
 lift_context.flush_to_zero_fixup, on a branch taken only when FZ is set. Products and fused
 multiply-adds also look for a result at the smallest normal, which may be tiny for Arm (it
 detects tininess before rounding, x86 after): lift_context.fix_tininess.
-Not implemented (SIGILL, like a core without them): FEAT_FP16 half-precision arithmetic and
-BFCVT (FEAT_BF16). FRINT32/64 live in fp_frintts, FJCVTZS in fp_jscvt.
+Not implemented (SIGILL, like a core without it): BFCVT (FEAT_BF16). FRINT32/64 live in
+fp_frintts, FJCVTZS in fp_jscvt.
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def fmov_general(ctx: LiftContext, w: int) -> None:
         else:  # FMOV Xd, Vn.D[1]
             ctx.set_x(rd, b.trunc(b.lshr(ctx.vreg(rn), const("i128", 64)), "i64"))
     else:
-        raise Unallocated  # half-precision forms are FEAT_FP16
+        raise Unallocated  # (the half-precision forms are fp16_scalar's)
 
 
 # ---------------------------------------------------------------------------------- 1 source

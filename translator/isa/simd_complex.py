@@ -1,6 +1,6 @@
 """FEAT_FCMA: FCADD and FCMLA (vector and by element) on complex numbers stored as (real,
-imaginary) pairs of adjacent lanes, single and double precision. Half precision needs FP16,
-which elfjit does not implement, so those encodings are unallocated here.
+imaginary) pairs of adjacent lanes, single and double precision. The half-precision forms
+(FP16) are simd_fp16's, whose patterns fix size = 01 and so win the lookup.
 
 The Arm ARM writes each rotation as a choice of which lane of the pair each product or sum
 takes and which operand is negated (FPNeg, a sign flip that raises nothing and also flips a

@@ -71,7 +71,7 @@ def by_element(ctx: LiftContext, w: int) -> None:
     fop = _FP.get((u, opc))
     if fop is not None:
         if size < 2 or (size == 3 and not q):
-            raise Unallocated  # half precision not implemented
+            raise Unallocated  # (the half-precision forms are simd_fp16's)
         rm, idx = _index(w, size)
         eb = 8 << size
         lanes = (64 << q) // eb

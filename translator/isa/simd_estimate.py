@@ -14,6 +14,7 @@ UnsignedRecipEstimate / UnsignedRSqrtEstimate specify, special cases included:
   FRSQRTE: NaN -> quietened; +-0 -> +-Inf (DZC); negative -> default NaN (IOC); +Inf -> +0.
   FRECPX:  NaN -> quietened; else the exponent is inverted (0 -> max-1) and the fraction 0.
   URECPE/URSQRTE: inputs below 0.5 (0.25 for the square root) give all ones.
+Half precision (FEAT_FP16, lifted from simd_fp16) uses the same code with 16-bit lanes.
 The FP forms follow FPCR as FPUnpack/FPProcessNaN do: FZ flushes a denormal operand to zero
 (IDC), DN gives the default NaN, a signalling NaN raises IOC. None of this comes from host FP
 instructions, so the flags are computed here and ORed into FPSR on a cold branch.
@@ -30,7 +31,7 @@ from translator.isa.registry import bit, bits, insn
 from translator.isa.simd_common import splat, vconst, vnot, vty, write
 from translator.lift_context import LiftContext, Unallocated, fpcr_value, raise_fp_bits_rare
 
-FPCR_FZ_BIT, FPCR_DN_BIT = 24, 25
+FPCR_FZ16_BIT, FPCR_FZ_BIT, FPCR_DN_BIT = 19, 24, 25
 
 
 # ---------------------------------------------------------------------------- reference
@@ -71,8 +72,9 @@ def _lookup(b: Builder, which: str, idx: Val) -> Val:
 class _Fmt:
     def __init__(self, ity: str, n: int) -> None:
         self.ity, self.n = ity, n
-        self.mant = 52 if n == 64 else 23
+        self.mant = {64: 52, 32: 23, 16: 10}[n]
         self.emax = (1 << (n - 1 - self.mant)) - 1
+        self.bias = self.emax >> 1
 
     def c(self, v: int) -> Val:
         return vconst(self.ity, v)
@@ -83,25 +85,30 @@ class _Env:
 
     FPCR is splatted into the lane type once, so every FPCR test is a lane-wise AND against
     a constant; the flags are raised on a cold branch (raise_fp_bits_rare) taken only when
-    some lane raised one, so the common case costs a few vector compares.
+    some lane raised one, so the common case costs a few vector compares. Half-precision
+    lanes hold FPCR[31:16] (every bit they test is there) and flush by FPCR.FZ16, which
+    raises no IDC (FPUnpack's half case).
     """
 
     def __init__(self, b: Builder, f: _Fmt) -> None:
         self.b, self.f = b, f
         fpcr = fpcr_value(b)
-        lane = fpcr if f.n == 64 else b.trunc(fpcr, "i32")
+        self.shift = 16 if f.n == 16 else 0
+        lane = fpcr if f.n == 64 else b.trunc(b.lshr(fpcr, const("i64", self.shift)), f"i{f.n}")
         self.fpcr = splat(b, lane, _lanes(f))
         self.flags: list[tuple[Val, int]] = []
+        self.fz_bit = FPCR_FZ16_BIT if f.n == 16 else FPCR_FZ_BIT
 
     def bit(self, n: int) -> Val:
         """<lanes x i1>: FPCR bit n."""
         b, f = self.b, self.f
-        return b.icmp("ne", b.and_(self.fpcr, f.c(1 << n)), f.c(0))
+        return b.icmp("ne", b.and_(self.fpcr, f.c(1 << (n - self.shift))), f.c(0))
 
     def rmode(self, k: int) -> Val:
         """<lanes x i1>: FPCR.RMode == k."""
         b, f = self.b, self.f
-        return b.icmp("eq", b.and_(self.fpcr, f.c(3 << 22)), f.c(k << 22))
+        s = 22 - self.shift
+        return b.icmp("eq", b.and_(self.fpcr, f.c(3 << s)), f.c(k << s))
 
     def raise_(self, cond: Val, flags: int) -> None:
         self.flags.append((cond, flags))
@@ -134,12 +141,13 @@ def _quiet(b: Builder, f: _Fmt, x: Val) -> Val:
 
 def _unpack(env: _Env, x: Val) -> tuple[Val, Val, Val, Val, Val]:
     """FPUnpack's view: (sign, exp, frac, zero, nan). With FPCR.FZ a denormal is a zero and
-    raises IDC (Input Denormal)."""
+    raises IDC (Input Denormal); a half one under FPCR.FZ16, silently."""
     b, f = env.b, env.f
     sign, exp, frac = _fields(b, f, x)
     exp0, frac0 = _eq(b, exp, 0, f), _eq(b, frac, 0, f)
-    flushed = b.and_(env.bit(FPCR_FZ_BIT), b.and_(exp0, vnot(b, frac0)))
-    env.raise_(flushed, FPSR_IDC)
+    flushed = b.and_(env.bit(env.fz_bit), b.and_(exp0, vnot(b, frac0)))
+    if f.n != 16:
+        env.raise_(flushed, FPSR_IDC)
     zero = b.and_(exp0, b.or_(frac0, flushed))
     nan = b.and_(_eq(b, exp, f.emax, f), vnot(b, frac0))
     return sign, exp, frac, zero, nan
@@ -170,7 +178,7 @@ def frecpe(env: _Env, x: Val) -> Val:
                   frac)
     e = b.select(den, b.select(top0, f.c(-1), f.c(0)), exp)
     est = _lookup(b, "recip", b.lshr(fr, f.c(m - 8)))
-    rexp = b.sub(f.c(253 if f.n == 32 else 2045), e)
+    rexp = b.sub(f.c(2 * f.bias - 1), e)
     fo = b.shl(est, f.c(m - 8))
     fo = b.select(_eq(b, rexp, 0, f), b.or_(f.c(1 << (m - 1)), b.lshr(fo, f.c(1))), fo)
     lowest = _eq(b, rexp, -1, f)
@@ -180,7 +188,7 @@ def frecpe(env: _Env, x: Val) -> Val:
     # special cases, lowest priority first
     top = _eq(b, exp, f.emax, f)
     big = b.and_(b.icmp("uge", exp, f.c(f.emax - 2)), vnot(b, top))
-    flush = b.and_(env.bit(FPCR_FZ_BIT), big)
+    flush = b.and_(env.bit(env.fz_bit), big)
     env.raise_(flush, FPSR_UFC)
     r = b.select(flush, sign, r)
     tiny = b.and_(b.and_(den, b.icmp("ult", frac, f.c(1 << (m - 2)))), vnot(b, zero))
@@ -212,7 +220,7 @@ def frsqrte(env: _Env, x: Val) -> Val:
     scaled = b.select(odd, b.or_(f.c(128), b.lshr(fr, f.c(m - 7))),
                       b.or_(f.c(256), b.lshr(fr, f.c(m - 8))))
     est = _lookup(b, "rsqrt", b.sub(scaled, f.c(128)))
-    rexp = b.lshr(b.sub(f.c(380 if f.n == 32 else 3068), e), f.c(1))
+    rexp = b.lshr(b.sub(f.c(3 * f.bias - 1), e), f.c(1))
     r = b.or_(b.shl(rexp, f.c(m)), b.shl(est, f.c(m - 8)))
     top = _eq(b, exp, f.emax, f)
     r = b.select(b.and_(top, _eq(b, frac, 0, f)), f.c(0), r)  # +Inf (-Inf is caught below)
@@ -258,7 +266,7 @@ def _lanes(f: _Fmt) -> int:
 Estimate = Callable[[_Env, Val], Val]
 
 
-def _apply(ctx: LiftContext, fn: Estimate, lanes: int, n: int, rn: int, rd: int) -> None:
+def apply_estimate(ctx: LiftContext, fn: Estimate, lanes: int, n: int, rn: int, rd: int) -> None:
     ity = vty(lanes, n)
     f = _Fmt(ity, n)
     fp = fn not in (urecpe, ursqrte)  # the unsigned estimates have no FP environment
@@ -287,7 +295,7 @@ def estimate_vector(ctx: LiftContext, w: int) -> None:
     if sz and (not q or fn in (urecpe, ursqrte)):
         raise Unallocated
     n = 64 if sz else 32
-    _apply(ctx, fn, (128 if q else 64) // n, n, bits(w, 9, 5), bits(w, 4, 0))
+    apply_estimate(ctx, fn, (128 if q else 64) // n, n, bits(w, 9, 5), bits(w, 4, 0))
 
 
 @insn("01x11110 1x 10000 11101 10 xxxxx xxxxx", "01011110 1x 10000 11111 10 xxxxx xxxxx",
@@ -295,4 +303,4 @@ def estimate_vector(ctx: LiftContext, w: int) -> None:
 def estimate_scalar(ctx: LiftContext, w: int) -> None:
     u, sz, opc = bit(w, 29), bit(w, 22), bits(w, 16, 12)
     fn: Estimate = frecpx if opc == 0x1F else (frsqrte if u else frecpe)
-    _apply(ctx, fn, 1, 64 if sz else 32, bits(w, 9, 5), bits(w, 4, 0))
+    apply_estimate(ctx, fn, 1, 64 if sz else 32, bits(w, 9, 5), bits(w, 4, 0))

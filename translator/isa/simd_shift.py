@@ -147,7 +147,7 @@ def shift_imm(ctx: LiftContext, w: int) -> None:
             raise Unallocated
         if opc in (0x1C, 0x1F):
             if eb < 32:
-                raise Unallocated  # half-precision forms are not implemented
+                raise Unallocated  # (the half-precision forms are simd_fp16's)
             a = read(ctx, rn, (64 << q) // eb, eb)
             write(ctx, rd, _fixed(ctx, u, opc, a, 2 * eb - immhb))
             return
@@ -188,7 +188,7 @@ def scalar_shift_imm(ctx: LiftContext, w: int) -> None:
         return
     if opc in (0x1C, 0x1F):
         if eb < 32:
-            raise Unallocated
+            raise Unallocated  # (the half-precision forms are simd_fp16's)
         write(ctx, rd, _fixed(ctx, u, opc, read(ctx, rn, 1, eb), 2 * eb - immhb))
         return
     if opc in _NARROW and eb != 64:

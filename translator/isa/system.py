@@ -17,12 +17,13 @@ DCZID_VALUE = 4  # DC ZVA zeroes 2^4 words = 64 bytes, and is permitted
 DC_ZVA_BYTES = 4 << DCZID_VALUE
 CTR_VALUE = 0x8444C004  # 64-byte I and D cache lines, PIPT I-cache (a Cortex-A72-like value)
 MIDR_VALUE = 0x410FD083  # Arm Cortex-A72 r0p3
-ID_AA64PFR0_VALUE = 0x11  # EL0 and EL1 AArch64-only; FP and AdvSIMD implemented (fields 0)
+# EL0 and EL1 AArch64-only; FP = 1 and AdvSIMD = 1: implemented, with half precision (FP16)
+ID_AA64PFR0_VALUE = 0x11 | (1 << 16) | (1 << 20)
 # Instruction-set attributes, matching the HWCAPs runtime/loader.py advertises: AES = 2 (AES
 # and PMULL .1Q), SHA1 = 1, SHA2 = 2 (SHA256 and SHA512), CRC32 = 1, Atomic = 2 (LSE),
-# RDM = 1, SHA3 = 1, SM3 = 1, SM4 = 1, DP = 1.
+# RDM = 1, SHA3 = 1, SM3 = 1, SM4 = 1, DP = 1, FHM = 1.
 ID_AA64ISAR0_VALUE = ((2 << 4) | (1 << 8) | (2 << 12) | (1 << 16) | (2 << 20) | (1 << 28)
-                      | (1 << 32) | (1 << 36) | (1 << 40) | (1 << 44))
+                      | (1 << 32) | (1 << 36) | (1 << 40) | (1 << 44) | (1 << 48))
 # JSCVT = 1 (FJCVTZS), FCMA = 1 (FCADD/FCMLA), LRCPC = 1 (LDAPR*), FRINTTS = 1 (FRINT32/64),
 # BF16 = 1 (FEAT_BF16 without EBF16)
 ID_AA64ISAR1_VALUE = (1 << 12) | (1 << 16) | (1 << 20) | (1 << 32) | (1 << 44)
