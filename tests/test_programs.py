@@ -61,10 +61,10 @@ PROGRAMS = (
 
 # Programs that are deliberately not compared with a native run (see tests/test_cli_errors.py).
 # crash_*: CLI tests; vec_*: tests/test_vectorized.py; extensions: tests/test_isa_ext.py;
-# ext2, bf16: tests/test_isa_ext2.py; fpenv, jscvt, frintts: tests/test_fpenv.py (compared with
-# qemu-aarch64: AArch64-only behaviour)
+# ext2, bf16: tests/test_isa_ext2.py; fpenv, jscvt, frintts, fp16: tests/test_fpenv.py
+# (compared with qemu-aarch64: AArch64-only behaviour)
 NOT_COMPARED = {"crash_null", "crash_abort", "vec_int", "vec_bytes", "vec_fp", "extensions",
-                "ext2", "bf16", "fpenv", "jscvt", "frintts"}
+                "ext2", "bf16", "fpenv", "jscvt", "frintts", "fp16"}
 
 
 def _params() -> list:
