@@ -54,6 +54,12 @@ def fconst(ty: str, value: float) -> Val:
     return Val(f"0x{bits:016X}", ty)
 
 
+# 64-bit vectors of 32-bit lanes, which x86 handles in XMM registers: the constant their
+# upper lanes get there (Builder._on_full_register), and the full-register type
+_PAIRS = {"<2 x float>": "<float 1.0, float 1.0>", "<2 x i32>": "<i32 1, i32 1>"}
+_WIDE = {"<2 x float>": "<4 x float>", "<2 x i32>": "<4 x i32>"}
+
+
 class Block:
     __slots__ = ("name", "lines", "terminated")
 
@@ -184,16 +190,38 @@ class Builder:
 
     # ----- floating point -----
     def fadd(self, a: Val, b: Val) -> Val:
-        return self._bin("fadd", a, b)
+        return self._fbin("fadd", a, b)
 
     def fsub(self, a: Val, b: Val) -> Val:
-        return self._bin("fsub", a, b)
+        return self._fbin("fsub", a, b)
 
     def fmul(self, a: Val, b: Val) -> Val:
-        return self._bin("fmul", a, b)
+        return self._fbin("fmul", a, b)
 
     def fdiv(self, a: Val, b: Val) -> Val:
-        return self._bin("fdiv", a, b)
+        return self._fbin("fdiv", a, b)
+
+    def _fbin(self, op: str, a: Val, b: Val) -> Val:
+        if a.ty in _PAIRS:
+            return self._on_full_register(lambda w: self._bin(op, w[0], w[1]), [a, b])
+        return self._bin(op, a, b)
+
+    def _on_full_register(self, emit: Callable[[list[Val]], Val], args: list[Val]) -> Val:
+        """emit(args) for 64-bit pairs (<2 x float>, <2 x i32>) done on whole XMM registers
+        whose upper two lanes are 1 (1.0), not whatever the legalizer leaves there.
+
+        x86 has no 64-bit vector FP instructions: LLVM widens a <2 x float> operation to four
+        lanes and, the upper two being undefined to it, fills them with zeros or leaves a
+        register's old contents. The host then raises flags for lanes the guest does not
+        have (0/0, 0 * inf against a broadcast element, a signalling NaN, an inexact
+        conversion), which land in FPSR. 1 in every lane is exact in every operation. The
+        widened operands go through `opaque`, or LLVM folds the constant lanes' operation and
+        widens the result instead (vdivps on zeros, then a shuffle); the result does, so that
+        it cannot narrow the operation back."""
+        wide = [self.opaque(self.shufflevector(a, Val(_PAIRS[a.ty], a.ty), [0, 1, 2, 3]))
+                if a.ty in _PAIRS else a for a in args]
+        r = self.opaque(emit(wide))
+        return self.shufflevector(r, Val("poison", r.ty), [0, 1])
 
     def fneg(self, a: Val) -> Val:
         return self._def(a.ty, f"fneg {a.ty} {a.ref}")
@@ -239,10 +267,16 @@ class Builder:
         return self._cast("fptrunc", a, ty)
 
     def sitofp(self, a: Val, ty: str) -> Val:
-        return self._def(ty, f"sitofp {a.ty} {a.ref} to {ty}")
+        return self._int_to_fp("sitofp", a, ty)
 
     def uitofp(self, a: Val, ty: str) -> Val:
-        return self._def(ty, f"uitofp {a.ty} {a.ref} to {ty}")
+        return self._int_to_fp("uitofp", a, ty)
+
+    def _int_to_fp(self, op: str, a: Val, ty: str) -> Val:
+        if a.ty in _PAIRS and ty in _PAIRS:
+            return self._on_full_register(
+                lambda w: self._def(_WIDE[ty], f"{op} {w[0]} to {_WIDE[ty]}"), [a])
+        return self._def(ty, f"{op} {a.ty} {a.ref} to {ty}")
 
     def zext_or_trunc(self, a: Val, ty: str) -> Val:
         ia, it = int_bits(a.ty), int_bits(ty)
@@ -318,7 +352,13 @@ class Builder:
         return self._def(ret, f"{prefix}call {ret} @{name}({a})")
 
     def intrinsic(self, name: str, ret: str, args: list[Val]) -> Val:
-        """Call an LLVM intrinsic, declaring it from the argument types."""
+        """Call an LLVM intrinsic, declaring it from the argument types (one on a 64-bit
+        pair of FP lanes is done on a whole register: _on_full_register)."""
+        if ret in _PAIRS and any(a.ty == "<2 x float>" for a in args) and \
+                all(a.ty in _PAIRS or not a.ty.startswith("<") for a in args):
+            wide = name.replace("v2f32", "v4f32").replace("v2i32", "v4i32")
+            return self._on_full_register(
+                lambda w: self.intrinsic(wide, _WIDE[ret], w), args)
         decl = f"declare {ret} @{name}({', '.join(a.ty for a in args)})"
         v = self.call(ret, name, args, decl)
         assert v is not None

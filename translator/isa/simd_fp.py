@@ -180,12 +180,14 @@ def _step(b: Builder, a: Val, c: Val, rsqrt: bool) -> Val:
         # cannot overflow: 3 - a*c is fused and then halved, which is exact as it is near 3.
         # (Halving a tiny operand lost its last bit, which decides the rounding of 1.5 +- a
         # tiny product toward zero or an infinity, and raised Underflow.)
-        fa, fc = intr(b, "llvm.fabs", [a]), intr(b, "llvm.fabs", [c])
-        big_a = b.fcmp("oge", fa, fc)
+        # (magnitudes compared on the bits: x86's ordered compares raise Invalid for a quiet
+        # NaN lane, and a NaN lane's choice does not matter, process_nans replaces it)
         ity = _ity(ty)
         eb = int(ity.split(" x i")[1][:-1])
-        twice_min = b.bitcast(vconst(ity, 2 << (23 if eb == 32 else 52)), ty)
-        big = b.fcmp("oge", b.select(big_a, fa, fc), twice_min)
+        mag = vconst(ity, (1 << (eb - 1)) - 1)
+        fa, fc = b.and_(b.bitcast(a, ity), mag), b.and_(b.bitcast(c, ity), mag)
+        big_a = b.icmp("uge", fa, fc)
+        big = b.icmp("uge", b.select(big_a, fa, fc), vconst(ity, 2 << (23 if eb == 32 else 52)))
         half_, one = fvconst(ty, 0.5), fvconst(ty, 1.0)
         # (the operand is chosen before the multiply, through an opaque factor of 0.5 or 1.0:
         # a halving computed for every lane and selected afterwards raised Underflow for the
