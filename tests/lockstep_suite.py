@@ -37,6 +37,7 @@ MARCH: dict[str, tuple[str, ...]] = {
     "bf16": ("-march=armv8.6-a",),
     "jscvt": ("-march=armv8.3-a",),
     "frintts": ("-march=armv8.5-a",),
+    "fp16": ("-march=armv8.2-a+fp16+fp16fml",),
 }
 # vec_*: the vectorized builds are the point of those programs (see test_vectorized.py).
 EXTRA_OPT: dict[str, tuple[str, ...]] = {p: ("O3",) for p in ("vec_int", "vec_bytes", "vec_fp")}
@@ -110,7 +111,12 @@ def _run(cmd: list[str], env: dict[str, str], timeout: float) -> tuple[int | Non
 def run_case(case: Case, timeout: float) -> Row:
     """Build the case, run it plainly and under lockstep; classify the lockstep run."""
     flags = MARCH.get(case.name, ())
-    binary = build_guest(case.name, case.opt, "aarch64", extra_flags=flags)
+    try:
+        binary = build_guest(case.name, case.opt, "aarch64", extra_flags=flags)
+    except BaseException as e:  # pytest.fail's Failed: one row, and the run goes on
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        return Row(case, "build failed", detail=str(e)[:3000])
     env = runner_env(case.env)
     elfjit = default_elfjit_cmd()
     with tempfile.TemporaryDirectory(prefix="lockstep-") as scratch:

@@ -10,6 +10,7 @@ A value is a `Val`: its textual reference ("%t12", "42", "true") and its type ("
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -54,6 +55,10 @@ def fconst(ty: str, value: float) -> Val:
     return Val(f"0x{bits:016X}", ty)
 
 
+# SSA names in IR text, and those an instruction defines (Builder.outlined)
+_REF = re.compile(r"%[\w.\-]+")
+_DEFINED = re.compile(r"^\s*(%[\w.\-]+) =", re.M)
+
 # 64-bit vectors of 32-bit lanes, which x86 handles in XMM registers: the constant their
 # upper lanes get there (Builder._on_full_register), and the full-register type
 _PAIRS = {"<2 x float>": "<float 1.0, float 1.0>", "<2 x i32>": "<i32 1, i32 1>"}
@@ -81,6 +86,8 @@ class Function:
         self.attrs = attrs
         self.blocks: list[Block] = []
         self._tmp = 0
+        self.tmp_prefix = "v"
+        self.cold_helpers = 0  # functions outlined from this one (Builder.outlined)
         # values computed once in the entry block, by name (lift_context.flush_to_zero_mode)
         self.entry_values: dict[str, Val] = {}
 
@@ -91,7 +98,7 @@ class Function:
 
     def tmp(self) -> str:
         self._tmp += 1
-        return f"%v{self._tmp}"
+        return f"%{self.tmp_prefix}{self._tmp}"
 
     def text(self) -> str:
         out = [f"define {self.cc} {self.ret} @{self.name}({self.params}) {self.attrs} {{"]
@@ -408,6 +415,47 @@ class Builder:
         self.position_at_end(join)
         assert here is not None and slow_end is not None
         return self.phi(r.ty, [(r, here), (v, slow_end)])
+
+    def outlined(self, compute: Callable[[], Val], captured: list[Val]) -> Val:
+        """What compute() emits, as a call to a function of its own: for cold fix-up paths
+        of hot FP operations.
+
+        Inline, a fix-up's code shares the hot function's registers: its uses of the
+        operands keep them alive and its tied inline-asm copies leave the allocator copies
+        on the hot path (nbody: two extra instructions per product). A call in the cold
+        block, to a preserve_allcc function (the callee saves every register it uses, XMM
+        included), clobbers nothing. The helper's parameters carry the names of `captured`,
+        the hot function's values the fix-up reads, so compute() emits into it unchanged;
+        one that reads a value not captured is emitted inline instead."""
+        caller, block = self.fn, self.block
+        assert block is not None
+        params: dict[str, Val] = {}
+        for v in captured:
+            if v.ref.startswith("%"):
+                params.setdefault(v.ref, v)
+        caller.cold_helpers += 1
+        helper = Function(f"{caller.name}.cold{caller.cold_helpers}", "void",
+                          ", ".join(["ptr noalias %cpu"] + [str(v) for v in params.values()]),
+                          attrs="noinline cold nounwind", cc="internal preserve_allcc")
+        helper.tmp_prefix = "c"
+        entry, body = helper.new_block("entry"), helper.new_block("body")
+        self.fn, self.block = helper, body
+        try:
+            v = compute()
+            self.emit(f"ret {v}")
+        finally:
+            self.fn, self.block = caller, block
+        entry.lines.append(f"  br label %{body.name}")
+        helper.ret = v.ty
+        text = "\n".join(line for b in helper.blocks for line in b.lines)
+        known = set(params) | {"%cpu"} | {f"%{b.name}" for b in helper.blocks} | \
+            set(_DEFINED.findall(text))
+        if any(ref not in known for ref in _REF.findall(text)):
+            caller.cold_helpers -= 1
+            return compute()
+        self.module.functions.append(helper)
+        args = ", ".join(["ptr %cpu"] + [str(v) for v in params.values()])
+        return self._def(v.ty, f"call preserve_allcc {v.ty} @{helper.name}({args})")
 
     # ----- terminators -----
     def _term(self, line: str) -> None:

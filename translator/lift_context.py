@@ -1000,7 +1000,7 @@ def checked_host_result(b: Builder, inputs: list[Val], r: Val,
         flush_to_zero_fixup(b, inputs, after=r, redo=redo, result=r2, flushed=flushed)
         return v
 
-    return b.unless_rare(tiny_or_fz(b, r), r, cold)
+    return b.unless_rare(tiny_or_fz(b, r), r, lambda: b.outlined(cold, [*inputs, r]))
 
 
 def unless_rare_or_fz(b: Builder, cond: Val | Callable[[], Val], r: Val,
@@ -1046,4 +1046,5 @@ def unless_rare_or_fz(b: Builder, cond: Val | Callable[[], Val], r: Val,
         flush_to_zero_fixup(b, inputs, redo=redo, result=res, flushed=flushed)
         return v
 
-    return b.unless_rare(outer, r, cold)
+    captured = [*inputs, r, result] + ([cond] if isinstance(cond, Val) else [])
+    return b.unless_rare(outer, r, lambda: b.outlined(cold, captured))
