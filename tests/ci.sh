@@ -64,10 +64,17 @@ log "unpacking a Debian arm64 sysroot (real programs for tests/test_debian_progr
     log "WARNING: no Debian arm64 sysroot; tests/test_debian_programs.py will skip"
 
 log "running the test suite"
+# every oracle run logs the words it executed: the form coverage report below counts them
+difftest_log="$repo/.guest-cache/difftest-log"
+rm -rf "$difftest_log" && mkdir -p "$difftest_log"
 status=0
-.venv/bin/python -m pytest -n auto "$@" || status=$?
+ELFJIT_DIFFTEST_LOG="$difftest_log" .venv/bin/python -m pytest -n auto "$@" || status=$?
 if [ "$status" -eq 5 ]; then
     log "pytest collected no tests (exit 5); treating as success"
     status=0
+fi
+if ls "$difftest_log"/words-*.txt >/dev/null 2>&1; then
+    log "lifted forms checked against Unicorn by this run"
+    .venv/bin/python -m tests.isa_coverage --log "$difftest_log" || true
 fi
 exit "$status"

@@ -8,6 +8,7 @@ oracle compares exactly what the lifter owns (DESIGN invariant 3).
 
 from __future__ import annotations
 
+import os
 import random
 import struct
 from dataclasses import dataclass, field
@@ -123,9 +124,20 @@ def _collect(get_x, get_v, sp: int, nzcv: int, pc: int) -> dict[str, object]:  #
 UNICORN_MAX_CPU = [False]
 
 
+def _log_instances(code: bytes) -> None:
+    """With $ELFJIT_DIFFTEST_LOG (a directory), append the instruction words each oracle run
+    executes to a file per process: `python -m tests.isa_coverage` counts them by form."""
+    d = os.environ.get("ELFJIT_DIFFTEST_LOG")
+    if d:
+        with open(os.path.join(d, f"words-{os.getpid()}.txt"), "a") as f:
+            f.write(" ".join(f"{w:08x}" for (w,) in struct.iter_unpack("<I", code)) + "\n")
+
+
 def run_unicorn(code: bytes, st: State) -> dict[str, object]:
     from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, Uc, UcError
     from unicorn import arm64_const as a
+
+    _log_instances(code)
 
     uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
     if UNICORN_MAX_CPU[0]:  # the model with every extension (SHA3, SHA512, RDM ...)
