@@ -124,7 +124,7 @@ def _collect(get_x, get_v, sp: int, nzcv: int, pc: int) -> dict[str, object]:  #
 UNICORN_MAX_CPU = [False]
 
 
-def _log_instances(code: bytes) -> None:
+def log_instances(code: bytes) -> None:
     """With $ELFJIT_DIFFTEST_LOG (a directory), append the instruction words each oracle run
     executes to a file per process: `python -m tests.isa_coverage` counts them by form."""
     d = os.environ.get("ELFJIT_DIFFTEST_LOG")
@@ -133,11 +133,13 @@ def _log_instances(code: bytes) -> None:
             f.write(" ".join(f"{w:08x}" for (w,) in struct.iter_unpack("<I", code)) + "\n")
 
 
-def run_unicorn(code: bytes, st: State) -> dict[str, object]:
+def run_unicorn(code: bytes, st: State, checks: bytes | None = None) -> dict[str, object]:
+    """Unicorn's state after `code`; `checks`: the code this run is the oracle for, when it
+    is not `code` itself (an equivalent sequence), for the instance log."""
     from unicorn import UC_ARCH_ARM64, UC_MODE_ARM, Uc, UcError
     from unicorn import arm64_const as a
 
-    _log_instances(code)
+    log_instances(code if checks is None else checks)
 
     uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
     if UNICORN_MAX_CPU[0]:  # the model with every extension (SHA3, SHA512, RDM ...)

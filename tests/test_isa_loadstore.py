@@ -371,7 +371,7 @@ def test_ordered(seed: int) -> None:
 
 def compare_as(code: bytes, oracle_code: bytes, st: State) -> list[str]:
     """elfjit running `code` against Unicorn running an equivalent `oracle_code`."""
-    return diff(run_elfjit(code, st), run_unicorn(oracle_code, st))
+    return diff(run_elfjit(code, st), run_unicorn(oracle_code, st, checks=code))
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -1,0 +1,96 @@
+"""Differential tests (elfjit vs Unicorn) for the branch and system forms the generated
+families do not reach: indirect branches (BR, BLR, RET) within a snippet, barriers, cache
+maintenance a process may issue, DC ZVA, and the trapping BRK and UDF."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from difftest import DATA, DATA_SIZE, State, compare, run_elfjit, run_unicorn, words
+
+# an indirect branch over one instruction to a label, with the target in a random register
+INDIRECT = {
+    "br": "adr x{r}, 1f\nbr x{r}\nmov x0, #1\n1:\nadd x1, x1, #1",
+    "blr": "adr x{r}, 1f\nblr x{r}\nmov x0, #1\n1:\nadd x1, x1, x30",
+    "ret": "adr x30, 1f\nret\nmov x0, #1\n1:\nadd x1, x1, #1",
+    "ret xn": "adr x{r}, 1f\nret x{r}\nmov x0, #1\n1:\nadd x1, x1, #1",
+    # a call and its return, both indirect, and the return address as data
+    "blr ret": "adr x{r}, 2f\nblr x{r}\nadd x2, x30, #0\nb 3f\n2:\nadd x3, x3, #7\nret\n3:\n"
+               "nop",
+}
+
+
+@pytest.mark.parametrize("name", sorted(INDIRECT))
+def test_indirect_branch(name: str) -> None:
+    rng = random.Random(f"indirect-{name}")
+    failures = []
+    for _ in range(12):
+        r = rng.choice([k for k in range(2, 30) if k != 1])
+        asm = INDIRECT[name].format(r=r).replace("1f", "tgt").replace("\n1:", "\ntgt:")
+        asm = asm.replace("2f", "sub").replace("\n2:", "\nsub:")
+        asm = asm.replace("3f", "done").replace("\n3:", "\ndone:")
+        d = compare(asm, State.random(rng))
+        if d:
+            failures.append((asm, d[:3]))
+    assert not failures, failures[:2]
+
+
+BARRIERS = ["dmb ish", "dmb ishld", "dmb ishst", "dmb sy", "dmb oshld", "dsb sy", "dsb ish",
+            "dsb nsh", "isb"]
+
+
+def test_barriers_change_nothing() -> None:
+    rng = random.Random("barriers")
+    failures = []
+    for _ in range(8):
+        asm = "\n".join(rng.sample(BARRIERS, 4) + ["add x1, x1, #1"])
+        d = compare(asm, State.random(rng))
+        if d:
+            failures.append((asm, d[:3]))
+    assert not failures, failures[:2]
+
+
+def test_dc_zva_zeroes_the_aligned_block() -> None:
+    """DC ZVA zeroes the 64-byte block (DCZID_EL0 says 2^4 words) holding the address, which
+    need not be aligned; the data area is random bytes, so every zeroed byte shows."""
+    rng = random.Random("dczva")
+    failures = []
+    for _ in range(16):
+        st = State.random(rng)
+        st.data = bytes(rng.randrange(1, 256) for _ in range(DATA_SIZE))
+        st.x[1] = DATA + rng.randrange(64, DATA_SIZE - 128)
+        st.x[2] = DATA + rng.randrange(64, DATA_SIZE - 128)
+        d = compare("dc zva, x1\ndc zva, x2\nmrs x3, dczid_el0", st)
+        if d:
+            failures.append((hex(st.x[1]), d[:3]))
+    assert not failures, failures[:2]
+
+
+def test_cache_maintenance_a_process_may_issue() -> None:
+    """DC CVAU/CVAC/CIVAC and IC IVAU (what a JIT does after writing code): no effect on the
+    compared state."""
+    st = State.random(random.Random("maint"))
+    st.x[1] = DATA + 0x1000
+    assert not compare("dc cvau, x1\ndc cvac, x1\ndc civac, x1\nic ivau, x1\n"
+                       "add x1, x1, #1", st)
+
+
+@pytest.mark.parametrize("imm", [0, 7, 0xF000])
+def test_brk_stops_at_itself(imm: int) -> None:
+    """BRK #imm: a breakpoint exception at the BRK, in both (Unicorn reports the exception;
+    elfjit stops with the BRK exit, PC at the instruction)."""
+    code = words(0xD503201F, 0xD4200000 | imm << 5)  # nop; brk #imm
+    st = State.random(random.Random(imm))
+    ours = run_elfjit(code, st)
+    assert ours["exit"] == "brk" and ours["pc"] == 0x10004, (ours["exit"], ours["pc"])
+    assert str(run_unicorn(code, st)["exit"]).startswith("error")
+
+
+@pytest.mark.parametrize("imm", [0, 1, 0xBEEF])
+def test_udf_is_undefined(imm: int) -> None:
+    code = words(imm)  # udf #imm
+    st = State.random(random.Random(imm))
+    ours = run_elfjit(code, st)
+    assert ours["exit"] == "undefined" and ours["pc"] == 0x10000, ours["exit"]
+    assert str(run_unicorn(code, st)["exit"]).startswith("error")
