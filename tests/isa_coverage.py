@@ -33,10 +33,6 @@ CHECKED_ELSEWHERE = {
     ("fp_frintts", "FRINT32Z/X, FRINT64Z/X (vector)"): "Unicorn lacks FRINTTS: "
     "tests/guest/frintts.c against qemu-aarch64 (test_fpenv.py)",
     ("system", "SVC"): "the syscall layer's tests (tests/test_syscalls_*.py, test_programs.py)",
-    ("branch", "BRAA/BRAB"): "PAuth is not advertised; run as the plain branch, no Unicorn "
-    "model authenticates with elfjit's (absent) keys",
-    ("branch", "BLRAA/BLRAB"): "PAuth is not advertised (see BRAA/BRAB)",
-    ("branch", "RETAA/RETAB"): "PAuth is not advertised (see BRAA/BRAB)",
 }
 for _form in ("BFCVT", "BFCVTN/BFCVTN2", "BFDOT (by element)", "BFDOT (vector)",
               "BFMLALB/BFMLALT (by element)", "BFMLALB/BFMLALT (vector)", "BFMMLA"):

@@ -94,3 +94,41 @@ def test_udf_is_undefined(imm: int) -> None:
     ours = run_elfjit(code, st)
     assert ours["exit"] == "undefined" and ours["pc"] == 0x10000, ours["exit"]
     assert str(run_unicorn(code, st)["exit"]).startswith("error")
+
+
+def _adr(rd: int, offset: int) -> int:
+    return 0x10000000 | (offset & 3) << 29 | (offset >> 2) << 5 | rd
+
+
+# (pointer-authenticated form, its plain form), by target register n and modifier m
+PAUTH = {
+    "braaz": (lambda n, m: 0xD61F081F | n << 5, lambda n, m: 0xD61F0000 | n << 5),
+    "brabz": (lambda n, m: 0xD61F0C1F | n << 5, lambda n, m: 0xD61F0000 | n << 5),
+    "braa": (lambda n, m: 0xD71F0800 | n << 5 | m, lambda n, m: 0xD61F0000 | n << 5),
+    "brab": (lambda n, m: 0xD71F0C00 | n << 5 | m, lambda n, m: 0xD61F0000 | n << 5),
+    "blraaz": (lambda n, m: 0xD63F081F | n << 5, lambda n, m: 0xD63F0000 | n << 5),
+    "blraa": (lambda n, m: 0xD73F0800 | n << 5 | m, lambda n, m: 0xD63F0000 | n << 5),
+    "blrab": (lambda n, m: 0xD73F0C00 | n << 5 | m, lambda n, m: 0xD63F0000 | n << 5),
+    "retaa": (lambda n, m: 0xD65F0BFF, lambda n, m: 0xD65F03C0),
+    "retab": (lambda n, m: 0xD65F0FFF, lambda n, m: 0xD65F03C0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAUTH))
+def test_pointer_authenticated_branch_is_the_plain_one(name: str) -> None:
+    """elfjit advertises no PAuth (HWCAP_PACA/PACG clear), so no process has keys and these
+    branch like BR/BLR/RET: elfjit runs the authenticated form, Unicorn the plain one."""
+    from test_isa_loadstore import compare_as
+
+    ours, plain = PAUTH[name]
+    rng = random.Random(f"pauth-{name}")
+    failures = []
+    for _ in range(8):
+        n = 30 if name.startswith("ret") else rng.randrange(2, 30)
+        m = rng.choice([31, rng.randrange(2, 30)])
+        tail = [0xD2800020, 0x91000421]  # mov x0, #1 (skipped); add x1, x1, #1
+        code = words(_adr(n, 12), ours(n, m), *tail)
+        d = compare_as(code, words(_adr(n, 12), plain(n, m), *tail), State.random(rng))
+        if d:
+            failures.append((hex(ours(n, m)), d[:3]))
+    assert not failures, failures[:2]
