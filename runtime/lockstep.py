@@ -548,7 +548,8 @@ def special_words(words: list[int]) -> dict[int, int]:
 UNICORN_WRONG: list[tuple[int, int, str]] = [
     (0xFFFFFC00, 0x1E7E0000,
      "FJCVTZS: Unicorn's qemu core sets Z for a positive denormal flushed by FPCR.FZ (qemu "
-     "issue 2375); FPToFixedJS clears it (tests/test_fpenv.py, jscvt.c against qemu-aarch64)"),
+     "issue 2375); FPToFixedJS clears it (tests/test_isa_frintts_jscvt.py, and jscvt.c against "
+     "qemu-aarch64 in tests/test_fpenv.py)"),
 ]
 
 

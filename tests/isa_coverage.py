@@ -26,12 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Lifted forms no Unicorn run can check, and what checks them instead
 CHECKED_ELSEWHERE = {
-    ("fp_jscvt", "FJCVTZS"): "Unicorn gets Z wrong (qemu issue 2375): tests/guest/jscvt.c "
-    "against qemu-aarch64, corrected (test_fpenv.py)",
-    ("fp_frintts", "FRINT32Z/X, FRINT64Z/X (scalar)"): "Unicorn lacks FRINTTS: "
-    "tests/guest/frintts.c against qemu-aarch64 (test_fpenv.py)",
-    ("fp_frintts", "FRINT32Z/X, FRINT64Z/X (vector)"): "Unicorn lacks FRINTTS: "
-    "tests/guest/frintts.c against qemu-aarch64 (test_fpenv.py)",
     ("system", "SVC"): "the syscall layer's tests (tests/test_syscalls_*.py, test_programs.py)",
 }
 for _form in ("BFCVT", "BFCVTN/BFCVTN2", "BFDOT (by element)", "BFDOT (vector)",
