@@ -14,21 +14,10 @@ value is 0.0 but the input's fraction was not zero, so those cases compare all b
 from __future__ import annotations
 
 import random
-import struct
 
 import pytest
 from difftest import UNICORN_MAX_CPU, State, compare_fp_env, words
-
-FPCRS = [(rmode << 22) | fz | dn for rmode in range(4) for fz in (0, 1 << 24)
-         for dn in (0, 1 << 25)]
-
-
-def _f64(x: float) -> int:
-    return struct.unpack("<Q", struct.pack("<d", x))[0]
-
-
-def _f32(x: float) -> int:
-    return struct.unpack("<I", struct.pack("<f", x))[0]
+from test_fpenv_ext import FPCRS, _f32, _f64
 
 
 def _edges(single: bool) -> list[int]:
