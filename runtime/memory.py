@@ -5,6 +5,14 @@ Why a window: translated code turns a guest address into a host one with a mask 
 outside the window (DESIGN invariant 2). Unmapped guest pages stay PROT_NONE, so a stray access
 faults in hardware and becomes a guest SIGSEGV instead of corrupting the translator.
 
+Why guards of REACH bytes on both sides: an access of the form base + index or base + imm is
+confined part by part (translator/lift_context.py: host_ptr), so the base's confinement is one
+value LLVM hoists out of a loop and shares between the accesses off that base, and the offset
+folds into the x86 addressing mode. Each part lies within 2^40 of zero, so the host address lies
+within REACH of GUEST_BASE; those guards are reserved PROT_NONE and never mapped, so an address
+that leaves the window on the way faults there (a guest SIGSEGV at base + offset, its real
+address) instead of wrapping round.
+
 Python-side accesses (syscall arguments) are checked against the mapping list first, so the
 syscall layer answers -EFAULT instead of faulting the host process.
 """
@@ -23,7 +31,11 @@ WINDOW_BITS = 40
 WINDOW_SIZE = 1 << WINDOW_BITS
 WINDOW_MASK = WINDOW_SIZE - 1
 GUEST_BASE = 0x2000_0000_0000  # 2^40-aligned so base|offset == base+offset
-GUARD = 1 << 20  # past the window's end, so an 8/16-byte access at the top still faults here
+GUARD = 1 << 20  # slack for immediate offsets and access sizes at the edges of the reach
+# Host addresses translated code can form: GUEST_BASE + two parts each in [-2^40, 2^40)
+REACH = 1 << (WINDOW_BITS + 1)
+RESERVED_START = GUEST_BASE - REACH - GUARD
+RESERVED_SIZE = 2 * (REACH + GUARD)
 PAGE = 4096
 
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
@@ -90,16 +102,17 @@ class GuestMemory:
     def __init__(self) -> None:
         if not GuestMemory._reserved:
             got = _libc.mmap(
-                GUEST_BASE,
-                WINDOW_SIZE + GUARD,
+                RESERVED_START,
+                RESERVED_SIZE,
                 0,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
                 -1,
                 0,
             )
-            if got != GUEST_BASE:
+            if got != RESERVED_START:
                 raise WindowError(
-                    f"cannot reserve the guest window at {GUEST_BASE:#x}: "
+                    f"cannot reserve the guest window at {RESERVED_START:#x}-"
+                    f"{RESERVED_START + RESERVED_SIZE:#x}: "
                     f"{os.strerror(ctypes.get_errno())}"
                 )
             GuestMemory._reserved = True

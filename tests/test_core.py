@@ -44,6 +44,33 @@ def test_wild_addresses_stay_inside_the_window() -> None:
     assert m.cpu.exit_info == wild & WINDOW_MASK
 
 
+def test_offsets_leaving_the_window_fault_at_their_real_address() -> None:
+    """Base and offset are confined separately, so base + offset past either end of the
+    window faults in the guards around it at base + offset, where a masked sum would have
+    wrapped onto mapped memory (DATA here)."""
+    m = _machine()
+    past = (1 << 40) - 0x1000  # DATA + past: just above the window's top
+    assert _run("ldr x0, [x1, x2]", x1=DATA, x2=past) == EXIT_FAULT
+    assert m.cpu.exit_info == DATA + past
+    assert _run("ldr x0, [x2, x1]", x1=DATA, x2=past) == EXIT_FAULT
+    assert m.cpu.exit_info == DATA + past
+    assert _run("ldr x0, [x1, x2, lsl #3]", x1=DATA, x2=-(DATA // 8) - 1) == EXIT_FAULT
+    assert m.cpu.exit_info == (-8) & ((1 << 64) - 1)
+    assert _run("ldur x0, [x1, #-8]", x1=0) == EXIT_FAULT
+    assert m.cpu.exit_info == (-8) & ((1 << 64) - 1)
+    assert _run("ldp x0, x3, [x1, #-16]", x1=0) == EXIT_FAULT
+
+
+def test_wild_base_and_index_stay_inside_the_reservation() -> None:
+    # Two wild registers: each is folded to within 2^40 of zero, so the access faults in the
+    # window or its guards (a host address outside would crash or corrupt this process).
+    for x1, x2 in ((0xFFFF_8000_DEAD_0000, 0x1234_5678_0000_0000),
+                   (0x7FFF_FFFF_FFFF_FFF8, 0x7FFF_FFFF_FFFF_FFF8),
+                   (0x8000_0000_0000_0000, 0x8000_0000_0000_0000)):
+        assert _run("ldr x0, [x1, x2]", x1=x1, x2=x2) == EXIT_FAULT
+        assert _run("str x0, [x1, x2]", x1=x1, x2=x2) == EXIT_FAULT
+
+
 def test_jump_to_non_executable_memory_faults_at_target() -> None:
     m = _machine()
     assert _run("br x3", x3=DATA) == EXIT_FAULT

@@ -267,6 +267,28 @@ def test_address_wraps() -> None:
         check(words(enc_imm9(3, 0, 0, 0xFF, 3, 4, 6)), st, "pre-index")
 
 
+def test_register_offset_either_way_round() -> None:
+    """The pointer in Rm and a negative or small offset in Rn: the lifter confines the two
+    registers separately (LiftContext.host_ptr), so neither may be taken for the pointer."""
+    rng = random.Random(6100)
+    for _ in range(30):
+        st = new_state(rng)
+        target = pick_target(rng, 0, align=8)
+        s = rng.randrange(2)
+        rn, rm = rng.sample([r for r in range(1, 31) if r not in (5, 6, 7)], 2)
+        off = rng.randrange(-0x1000, 0x1000) * 8
+        st.x[rm] = (target - off) >> (3 * s)
+        st.x[rn] = (target - (st.x[rm] << (3 * s))) & M64
+        for load in (1, 0):
+            check(words(enc_reg(3, 0, load, rm, 0b011, s, rn, 5)), st,
+                  f"reg swapped S {s} Rn {st.x[rn]:#x}")
+        # both accesses off one base in one block: LDR (imm) then LDR (register)
+        st.x[rn] = target - 16
+        st.x[rm] = 16 >> (3 * s)
+        check(words(enc_uimm(3, 0, 1, 2, rn, 6), enc_reg(3, 0, 1, rm, 0b011, s, rn, 7)), st,
+              "imm and reg off one base")
+
+
 # ---------------------------------------------------------------------- exclusives
 
 

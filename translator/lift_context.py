@@ -11,6 +11,7 @@ lookup table or returns an exit reason to the dispatcher.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from runtime.cpu_state import (
@@ -21,8 +22,28 @@ from runtime.cpu_state import (
     EXIT_UNDEF,
     offset_of,
 )
-from runtime.memory import GUEST_BASE, WINDOW_MASK
+from runtime.memory import GUARD, GUEST_BASE, WINDOW_BITS, WINDOW_MASK
 from translator.ir import Block, Builder, Function, Module, Val, const
+
+# Immediate offsets host_ptr adds after confining the base: the guards' slack covers them
+MAX_SPLIT_IMM = GUARD // 2
+
+
+@dataclass(frozen=True, slots=True)
+class AddrParts:
+    """How address() formed a guest address: base + index (+ imm)."""
+
+    base: Val
+    index: Val | None
+    imm: int
+    wide_index: bool
+
+
+def _sext_window(b: Builder, v: Val) -> Val:
+    """The low WINDOW_BITS + 1 bits of v, sign-extended: v itself for |v| < 2^40."""
+    narrow = f"i{WINDOW_BITS + 1}"
+    return b.sext(b.trunc(v, narrow), I64)
+
 
 CHAIN = 0  # internal exit code: continue at next_pc through the lookup table
 # Units use a calling convention with no callee-saved registers: they only ever tail-call
@@ -126,6 +147,8 @@ class LiftContext:
         self.entry_pc = 0  # the unit's entry, set by the lifter
         if hot_threshold is not None:
             module.globals.append(f"{self.counter} = internal global i64 0, align 8")
+        # Guest addresses formed by address(): SSA name -> its parts, for host_ptr
+        self._addr_parts: dict[str, AddrParts] = {}
 
     # ------------------------------------------------------------------ state slots
     def _entry_emit(self, line: str) -> None:
@@ -395,11 +418,53 @@ class LiftContext:
         self.b.store(value, self.state_ptr(name), align=8)
 
     # ------------------------------------------------------------------ guest memory
-    def host_ptr(self, addr: Val) -> Val:
-        """The host pointer for a guest address: confined to the window by mask and OR."""
+    def address(self, base: Val, index: Val | None = None, imm: int = 0,
+                wide_index: bool = False) -> Val:
+        """base + index + imm, wrapping at 64 bits: the address of a load/store form.
+
+        Why not a plain add: host_ptr confines the parts one by one, so the confinement of
+        a base register (a loop-invariant array pointer, SP) is one value shared by every
+        access off it and hoisted out of loops, and the offset folds into the x86 addressing
+        mode. `wide_index`: the index is a full 64-bit register (LSL/SXTX), not a 32-bit one
+        extended (at most 2^36 after the shift)."""
         b = self.b
-        masked = b.and_(addr, const(I64, WINDOW_MASK))
-        return b.inttoptr(b.or_(masked, const(I64, GUEST_BASE)))
+        parts = self._addr_parts.get(base.ref) if index is None else None
+        if parts is not None:  # an offset from an address: LDP's second element
+            base, index, wide_index = parts.base, parts.index, parts.wide_index
+            imm += parts.imm
+        if index is None and imm == 0:
+            return base
+        addr = base if index is None else b.add(base, index)
+        if imm:
+            addr = b.add(addr, const(I64, imm))
+        if abs(imm) <= MAX_SPLIT_IMM and addr.ref.startswith("%"):
+            self._addr_parts[addr.ref] = AddrParts(base, index, imm, wide_index)
+        return addr
+
+    def host_ptr(self, addr: Val) -> Val:
+        """The host pointer for a guest address, confined to the reservation around the window.
+
+        An address of unknown make-up is masked whole: GUEST_BASE | (addr & WINDOW_MASK). One
+        from address() is confined part by part: a base with an immediate is
+        (GUEST_BASE | (base & WINDOW_MASK)) + imm; base + index registers are
+        GUEST_BASE + sext41(base) + sext41(index), either of which may be the pointer and the
+        other a negative offset (compilers put them either way round). Every part lies
+        within 2^40 of zero, so the host address stays inside runtime/memory.py's guards; for
+        pointers and offsets a real program forms it is exactly GUEST_BASE + base + offset,
+        and one that leaves the window faults in a guard instead of wrapping."""
+        b = self.b
+        parts = self._addr_parts.get(addr.ref)
+        if parts is None or parts.index is None:
+            whole = addr if parts is None else parts.base
+            host = b.or_(b.and_(whole, const(I64, WINDOW_MASK)), const(I64, GUEST_BASE))
+        else:
+            index = parts.index
+            if parts.wide_index:
+                index = _sext_window(b, index)
+            host = b.add(b.add(_sext_window(b, parts.base), const(I64, GUEST_BASE)), index)
+        if parts is not None and parts.imm:
+            host = b.add(host, const(I64, parts.imm))
+        return b.inttoptr(host)
 
     def mark_fault_pc(self) -> None:
         """Record the guest PC of an access that may fault, for the crash report.

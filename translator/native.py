@@ -15,7 +15,7 @@ from typing import Callable
 
 from runtime.cpu_state import EXIT_FAULT, EXIT_HALT, EXIT_MISS, offset_of
 from runtime.fpenv import FPCR_FZ, FPCR_RMODE_SHIFT, MXCSR_DAZ, MXCSR_FTZ, MXCSR_MASKS
-from runtime.memory import GUARD, GUEST_BASE, WINDOW_SIZE
+from runtime.memory import GUEST_BASE, RESERVED_SIZE, RESERVED_START
 from translator.ir import Builder, Function, Module, Val, const
 from translator.lift_context import (
     LOOKUP_BITS,
@@ -108,8 +108,10 @@ def _native_ir() -> str:
         running = b.icmp("ne", flag, const("i64", 0))
         if fault:
             addr = b.load("i64", b.gep(Val("%info", "ptr"), 16), align=8)  # siginfo_t.si_addr
+            # The whole reservation counts: guards included (runtime/memory.py: REACH)
             off = b.sub(addr, const("i64", GUEST_BASE))
-            in_window = b.icmp("ult", off, const("i64", WINDOW_SIZE + GUARD))
+            in_window = b.icmp("ult", b.sub(addr, const("i64", RESERVED_START)),
+                               const("i64", RESERVED_SIZE))
             running = b.and_(in_window, running)
         b.cbranch(running, ours, foreign)
         b.position_at_end(ours)

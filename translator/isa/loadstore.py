@@ -9,7 +9,8 @@ Covered encoding classes (Arm ARM C4.1.4, "Loads and Stores"):
     post-index addressing (non-temporal hints mean nothing to the host).
 
 Semantics every form shares:
-  - address arithmetic is 64-bit wrapping; the context confines the result to the guest window;
+  - address arithmetic is 64-bit wrapping; the context confines the result to the guest window
+    (LiftContext.address keeps base and offset apart so the confinement of the base is shared);
   - all loads happen before any register is written (so a fault leaves the registers alone),
     and the base writeback comes last. With writeback and Rt == Rn (CONSTRAINED UNPREDICTABLE)
     that makes a load leave the written-back address in Rn and a store store Rt's old value:
@@ -64,9 +65,7 @@ def decode_access(size: int, v: int, opc: int) -> Access | None:
 
 def offset_addr(ctx: LiftContext, base: Val, off: int) -> Val:
     """base + off, wrapping at 64 bits."""
-    if off == 0:
-        return base
-    return ctx.b.add(base, const(I64, off))
+    return ctx.address(base, imm=off)
 
 
 def load_value(ctx: LiftContext, addr: Val, acc: Access) -> Val:
@@ -178,7 +177,8 @@ def ldst_reg(ctx: LiftContext, w: int) -> None:
     acc, rn, rt = _fields(w)
     shift = (acc.nbytes.bit_length() - 1) if bit(w, 12) else 0
     off = extended_reg(ctx, bits(w, 20, 16), option, shift)
-    single(ctx, acc, rt, ctx.b.add(ctx.xsp(rn), off))
+    addr = ctx.address(ctx.xsp(rn), off, wide_index=_EXTENDS[option][1] == 64)
+    single(ctx, acc, rt, addr)
 
 
 @insn("xx011x00 xxxxxxxxxxxxxxxxxxx xxxxx", name="LDR (literal)")
