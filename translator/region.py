@@ -17,6 +17,16 @@ from translator.bitfields import bits, sext
 
 FALL, JUMP, COND, CALL, INDIRECT, STOP = range(6)
 
+# Where a size-limited unit may end inside straight-line code: at a multiple of this many
+# bytes (16 instructions). Why: the instruction after a unit's last one is where the next
+# unit starts, and units start where others end. Cutting at the limit itself makes those
+# addresses depend on where each unit happened to begin, which depends on what ran first and
+# on the optimizer's timing: every run then found new entry points, and a warm run kept
+# translating (bzip2's 1200-instruction sort function gave 30-40 new regions a run, forever).
+# Cutting only at block ends and at this grid keeps the set of possible entries fixed by the
+# code, so the disk cache runs out of things to miss.
+CUT_BYTES = 64
+
 
 def classify(word: int, pc: int) -> tuple[int, int | None]:
     """(kind, direct target) of one instruction, from its encoding."""
@@ -64,7 +74,8 @@ def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 10
     in hot loops cost no exit. The region's own code is collected before any callee's.
 
     An address that cannot be fetched (not executable, or past the limit) simply is not in the
-    unit: branches to it leave the unit and the dispatcher decides what happens there.
+    unit: branches to it leave the unit and the dispatcher decides what happens there. The
+    limit can be passed by up to CUT_BYTES/4 - 1 instructions, to end at a canonical point.
     """
     seen: dict[int, int] = {}
     leaders = {entry, *roots}
@@ -76,7 +87,9 @@ def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 10
     jumps_indirect = False
     while work:
         depth, _, a = heapq.heappop(work)
-        while a not in seen and len(seen) < max_insns:
+        while a not in seen:
+            if len(seen) >= max_insns and (a in leaders or a % CUT_BYTES == 0):
+                break
             w = fetch(a)
             if w is None:
                 break

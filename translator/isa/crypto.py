@@ -65,11 +65,26 @@ def _gmul(a: int, c: int) -> int:
     return r
 
 
+def gf_inverses(mul: Callable[[int, int], int]) -> list[int]:
+    """x -> its multiplicative inverse in the GF(2^8) that `mul` multiplies in (0 -> 0).
+
+    Why through a generator's powers: inv(g^k) = g^(255-k), so one pass over the 255 powers
+    gives every inverse. Searching each inverse by trial took ~90 ms of start-up per field,
+    paid by every run that lifts anything (the module is imported with the other families)."""
+    for g in range(2, 256):
+        powers = [1]
+        for _ in range(254):
+            powers.append(mul(powers[-1], g))
+        if len(set(powers)) == 255:
+            break
+    log = {v: k for k, v in enumerate(powers)}
+    return [0] + [powers[-log[x] % 255] for x in range(1, 256)]
+
+
 def _sbox() -> list[int]:
     """FIPS-197 S-box: multiplicative inverse in GF(2^8) followed by the affine transform."""
     out = []
-    for x in range(256):
-        inv = next((y for y in range(1, 256) if _gmul(x, y) == 1), 0)
+    for inv in gf_inverses(_gmul):
         s = inv
         for k in range(1, 5):
             s ^= ((inv << k) | (inv >> (8 - k))) & 0xFF
@@ -78,7 +93,7 @@ def _sbox() -> list[int]:
 
 
 SBOX = _sbox()
-INV_SBOX = [SBOX.index(i) for i in range(256)]
+INV_SBOX = sorted(range(256), key=SBOX.__getitem__)
 
 
 def const_table(b: Builder, name: str, values: list[int], elt: str = "i8") -> str:

@@ -14,7 +14,7 @@ through SM4E against Unicorn's "max" CPU model.
 from __future__ import annotations
 
 from translator.ir import Builder, Val, const
-from translator.isa.crypto import const_table, table_lookup
+from translator.isa.crypto import const_table, gf_inverses, table_lookup
 from translator.isa.registry import bits, insn
 from translator.lift_context import LiftContext, Unallocated
 
@@ -44,10 +44,8 @@ def _affine(x: int) -> int:
 
 
 def _sm4_sbox() -> list[int]:
-    def inv(x: int) -> int:
-        return next((y for y in range(1, 256) if _gf_mul(x, y) == 1), 0)
-
-    return [_affine(inv(_affine(x))) for x in range(256)]
+    inv = gf_inverses(_gf_mul)
+    return [_affine(inv[_affine(x)]) for x in range(256)]
 
 
 SM4_SBOX = _sm4_sbox()
