@@ -88,7 +88,9 @@ def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 10
     while work:
         depth, _, a = heapq.heappop(work)
         while a not in seen:
-            if len(seen) >= max_insns and (a in leaders or a % CUT_BYTES == 0):
+            # Lockstep (follow_branches=False) steps exact instruction counts: no grid there.
+            if len(seen) >= max_insns and (not follow_branches or a in leaders
+                                           or a % CUT_BYTES == 0):
                 break
             w = fetch(a)
             if w is None:
