@@ -1,0 +1,50 @@
+"""The background optimizer's shutdown: what a run's exit waits for, and what it drops."""
+
+from __future__ import annotations
+
+import threading
+
+from translator.background import BackgroundCompiler, Job
+from translator.region import Region
+
+# A module LLVM accepts: the worker's compile step succeeds on it.
+VALID_IR = "define void @f() {\n  ret void\n}\n"
+
+
+def _job(key: bytes) -> Job:
+    return Job(0x1000, Region(0x1000), key, "f", 1, 0)
+
+
+def test_close_within_budget_keeps_finished_work() -> None:
+    done: list[tuple[bytes, bool]] = []
+    bg = BackgroundCompiler(lambda job: VALID_IR,
+                            lambda job, obj, lift_s: done.append((job.key, obj is not None)))
+    bg.submit(_job(b"a"))
+    bg.submit(_job(b"b"))
+    bg.close(budget=60.0)
+    assert done == [(b"a", True), (b"b", True)]
+
+
+def test_close_past_budget_drops_the_job_in_hand() -> None:
+    """The exit does not wait for a region still compiling at the deadline, and that region
+    is never handed over (installed) afterwards."""
+    started, release = threading.Event(), threading.Event()
+    done: list[bytes] = []
+
+    def lift(job: Job) -> str:
+        started.set()
+        release.wait(30)
+        return VALID_IR
+
+    bg = BackgroundCompiler(lift, lambda job, obj, lift_s: done.append(job.key))
+    bg.submit(_job(b"slow"))
+    bg.submit(_job(b"queued"))
+    assert started.wait(30)
+    worker = bg._thread
+    assert worker is not None
+    bg.close(budget=0.01)  # returns while lift() is still blocked: it did not join
+    assert not release.is_set() and worker.is_alive()
+    release.set()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert done == []
