@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import struct
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,9 +81,10 @@ class DiskStats:
 
 
 def _bundle_digest(meta: bytes, code: bytes) -> bytes:
-    h = blake2b(meta, digest_size=16)
-    h.update(code)
-    return h.digest()
+    """A check against corruption (a torn write, a flipped bit), not an identity: what the
+    code is for is in its key. CRC-32 rather than BLAKE2b: a python3.11 start reads a 23 MB
+    image, and hashing it took 51 ms against 12.5 ms."""
+    return struct.pack("<IIQ", zlib.crc32(meta), zlib.crc32(code), len(code))
 
 
 class DiskCache:

@@ -571,13 +571,13 @@ class Translator:
         base = bundle.place(self.loader)
         image.bundle = bundle
         sizes, loaded, add = self.loader.sizes, self.loaded, self._add_unit
-        for pc, off, size, tier, level, hot, key, layout, roots in bundle.entries.values():
+        for (pc, off, size, tier, level, hot, key, layout, roots, lo, hi,
+             ninsns) in bundle.entries.values():
             code = base + off
             sizes[code] = size
             loaded[key] = code
-            add(Unit(pc, code, min(a for a, _ in layout),
-                     max(a + 4 * n for a, n in layout), sum(n for _, n in layout),
-                     len(layout), tier, level, hot, key, layout, roots))
+            add(Unit(pc, code, lo, hi, ninsns, len(layout), tier, level, hot, key, layout,
+                     roots))
         self.stats.link_s += time.perf_counter() - t0
         self.stats.bundled += len(bundle.entries)
         return len(bundle.entries)
@@ -630,7 +630,7 @@ class Translator:
             obj = self._objs.get(u.key)
             if obj is None or not builder.add(obj, self._name(u.entry, u.key), (
                     u.entry, u.tier, u.level, u.hot_threshold, u.key, tuple(u.layout),
-                    tuple(u.roots))):
+                    tuple(u.roots), u.lo, u.hi, u.ninsns)):
                 left.append(u)
         if builder.entries:
             self.disk.put_bundle_part(image.key, seq, *builder.part())
