@@ -48,3 +48,32 @@ def test_close_past_budget_drops_the_job_in_hand() -> None:
     worker.join(30)
     assert not worker.is_alive()
     assert done == []
+
+
+def test_close_does_not_wait_for_a_region_that_cannot_finish_in_time() -> None:
+    """A region whose size says it needs far longer than the budget (here 10^7 instructions
+    at the default rate, hours) is not waited for at all, even with a generous budget."""
+    started, release = threading.Event(), threading.Event()
+    done: list[bytes] = []
+
+    def lift(job: Job) -> str:
+        started.set()
+        release.wait(120)
+        return VALID_IR
+
+    bg = BackgroundCompiler(lift, lambda job, obj, lift_s: done.append(job.key))
+    big = _job(b"huge")
+    big.region.ninsns = 10_000_000
+    bg.submit(big)
+    assert started.wait(30)
+    worker = bg._thread
+    assert worker is not None
+    watchdog = threading.Timer(60, release.set)  # unblocks a close() that waits after all
+    watchdog.start()
+    bg.close(budget=600.0)
+    gave_up_at_once = not release.is_set()
+    watchdog.cancel()
+    release.set()
+    worker.join(30)
+    assert gave_up_at_once
+    assert done == []
