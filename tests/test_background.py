@@ -25,23 +25,32 @@ def test_close_within_budget_keeps_finished_work() -> None:
     assert done == [(b"a", True), (b"b", True)]
 
 
-def test_close_past_budget_drops_the_job_in_hand() -> None:
-    """The exit does not wait for a region still compiling at the deadline, and that region
-    is never handed over (installed) afterwards."""
+def _blocked_worker(ninsns: int = 0) -> tuple[BackgroundCompiler, threading.Event,
+                                               list[bytes], threading.Thread]:
+    """A worker busy with a job whose lift blocks until the returned event is set, and a
+    second job queued behind it; also the list its hand-overs go to, and its thread."""
     started, release = threading.Event(), threading.Event()
     done: list[bytes] = []
 
     def lift(job: Job) -> str:
         started.set()
-        release.wait(30)
+        release.wait(120)
         return VALID_IR
 
     bg = BackgroundCompiler(lift, lambda job, obj, lift_s: done.append(job.key))
-    bg.submit(_job(b"slow"))
+    first = _job(b"slow")
+    first.region.ninsns = ninsns
+    bg.submit(first)
     bg.submit(_job(b"queued"))
     assert started.wait(30)
-    worker = bg._thread
-    assert worker is not None
+    assert bg._thread is not None
+    return bg, release, done, bg._thread
+
+
+def test_close_past_budget_drops_the_job_in_hand() -> None:
+    """The exit does not wait for a region still compiling at the deadline, and that region
+    is never handed over (installed) afterwards."""
+    bg, release, done, worker = _blocked_worker()
     bg.close(budget=0.01)  # returns while lift() is still blocked: it did not join
     assert not release.is_set() and worker.is_alive()
     release.set()
@@ -53,21 +62,7 @@ def test_close_past_budget_drops_the_job_in_hand() -> None:
 def test_close_does_not_wait_for_a_region_that_cannot_finish_in_time() -> None:
     """A region whose size says it needs far longer than the budget (here 10^7 instructions
     at the default rate, hours) is not waited for at all, even with a generous budget."""
-    started, release = threading.Event(), threading.Event()
-    done: list[bytes] = []
-
-    def lift(job: Job) -> str:
-        started.set()
-        release.wait(120)
-        return VALID_IR
-
-    bg = BackgroundCompiler(lift, lambda job, obj, lift_s: done.append(job.key))
-    big = _job(b"huge")
-    big.region.ninsns = 10_000_000
-    bg.submit(big)
-    assert started.wait(30)
-    worker = bg._thread
-    assert worker is not None
+    bg, release, done, worker = _blocked_worker(ninsns=10_000_000)
     watchdog = threading.Timer(60, release.set)  # unblocks a close() that waits after all
     watchdog.start()
     bg.close(budget=600.0)
