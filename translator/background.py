@@ -82,7 +82,10 @@ class BackgroundCompiler:
         # Held while a job runs: a fork waits on it, so no LLVM lock is held by a worker
         # thread that will not exist in the child.
         self.working = _thread.allocate_lock()
-        self._abandoned = False  # close() gave up on the job in hand: drop it when it ends
+        # Set by close() when it gives up on the job in hand: that worker drops it and ends.
+        # One per worker thread, like its JIT, so a worker started after a close() is not
+        # the one told to stop.
+        self._abandoned = threading.Event()
         self._current: tuple[float, int] | None = None  # (start, instructions) of the job
         self._done_insns = 0  # instructions in the jobs finished so far (busy_s's work)
 
@@ -97,13 +100,14 @@ class BackgroundCompiler:
             self.jit = JIT(own_context=True, engine=False)
             _unlock_llvmlite()
             sys.setswitchinterval(SWITCH_INTERVAL_S)
-            self._thread = threading.Thread(target=self._run, name="elfjit-optimizer",
+            self._abandoned = threading.Event()
+            self._thread = threading.Thread(target=self._run, args=(self.jit, self._abandoned),
+                                            name="elfjit-optimizer",
                                             daemon=True)
             self._thread.start()
         self._jobs.put(job)
 
-    def _run(self) -> None:
-        assert self.jit is not None
+    def _run(self, jit: JIT, abandoned: threading.Event) -> None:
         while True:
             job = self._jobs.get()
             if job is None:
@@ -115,11 +119,11 @@ class BackgroundCompiler:
                 try:
                     text = self._lift(job)
                     lift_s = time.perf_counter() - t0
-                    obj = self.jit.compile_object(text, job.level)
+                    obj = jit.compile_object(text, job.level)
                 except Exception:  # noqa: BLE001 - a failed optimization only loses speed
                     lift_s = time.perf_counter() - t0
                     self.errors += 1
-                if self._abandoned:
+                if abandoned.is_set():
                     return
                 self._done(job, obj, lift_s)
             self.busy_s += time.perf_counter() - t0
@@ -163,7 +167,7 @@ class BackgroundCompiler:
                 time.sleep(0.005)
             finish = not self.pending
         if not finish:
-            self._abandoned = True
+            self._abandoned.set()
             try:
                 while True:
                     self._jobs.get_nowait()
