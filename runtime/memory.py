@@ -120,8 +120,8 @@ class GuestMemory:
             # A fresh address space in the same process (tests, exec): drop every old page.
             self._host_unmap(0, WINDOW_SIZE)
         self.maps: list[Mapping] = []
-        # find()'s bisect keys, rebuilt after the list changes: building them on every call
-        # cost a warm lua5.4 run's region discovery most of its time (a lookup per word)
+        # find()'s bisect keys, rebuilt only after the list changes: region discovery calls
+        # find() once per guest word (Translator._fetch), and each call used to build them
         self._starts: list[int] | None = None
         self.brk_start = 0
         self.brk = 0
