@@ -57,8 +57,9 @@ FIELDS: tuple[Field, ...] = (
     Field("excl_val2", 8),  # second value for LDXP / 128-bit forms
     Field("exit_reason", 8),
     Field("exit_info", 8),  # fault address, BRK immediate, ...
-    Field("fault_pc", 8),  # guest PC of the last memory access that may fault
-    Field("blocks", 8),  # guest basic blocks executed (kept in SSA inside a unit)
+    Field("fault_pc", 8),  # guest PC of the access that faulted (Translator.locate_fault)
+    Field("fault_rip", 8),  # host PC of that access, recorded by the fault handler
+    Field("blocks", 8),  # guest basic blocks executed, counted only with --count-blocks
     Field("v", 16, 32, 16),  # V0..V31, 128 bits each, little-endian lanes
     # Host-side fields, not architectural. The trampoline sets `in_native` while translated
     # code runs on this state's host thread; the fault and halt handlers (native.py) look the

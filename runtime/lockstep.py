@@ -899,6 +899,7 @@ class Lockstep:
             elif reason in (EXIT_UNDEF, EXIT_BRK):
                 last = (cpu.pc - pc) // 4 + (1 if reason == EXIT_BRK else 0)
             elif reason == EXIT_FAULT:
+                tr.locate_fault(cpu)
                 last = (cpu.fault_pc - pc) // 4 + 1 if pc <= cpu.fault_pc < pc + 4 * n else n
             else:
                 return self._diverged(pc, words, pre,

@@ -221,6 +221,8 @@ class Machine:
                 ok = translator.promote(cpu.pc, background=True, source=cpu.exit_info,
                                         run_s=stats.exec_s)
             else:
+                if reason == EXIT_FAULT:
+                    translator.locate_fault(cpu)
                 return reason
             stats.translate_s += time.perf_counter() - t1
             if not ok:

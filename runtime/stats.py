@@ -19,7 +19,9 @@ def collect_stats(m: Machine) -> dict[str, Any]:
         if j is not None:
             for f in ("parse", "optimize", "codegen"):
                 setattr(jt, f, getattr(jt, f) + getattr(j.times, f))
-    blocks_executed = m.cpu.blocks + m.stats.thread_blocks
+    counted = t.policy.count_blocks  # (lockstep counts blocks its own way)
+    blocks_executed = m.cpu.blocks + m.stats.thread_blocks if counted else None
+    exec_s = m.stats.exec_s + m.stats.thread_exec_s
     exits = dict(m.stats.exits)
     total_exits = sum(exits.values())
     compile_s = jt.parse + jt.optimize + jt.codegen
@@ -33,6 +35,7 @@ def collect_stats(m: Machine) -> dict[str, Any]:
         "exits": exits,
         "exits_total": total_exits,
         "exits_per_block": (total_exits / blocks_executed) if blocks_executed else None,
+        "exits_per_exec_second": (total_exits / exec_s) if exec_s > 0 else None,
         "cache_table_refills": ts.table_refills,
         "cache_memory_hits": ts.memory_hits,
         "cache_disk_hits": ts.disk_hits,
@@ -76,7 +79,8 @@ def print_stats(s: dict[str, Any], out: TextIO) -> None:
         ("units translated", f"{s['units_translated']}"),
         ("blocks translated", f"{s['blocks_translated']}"),
         ("guest instructions translated", f"{s['guest_insns_translated']}"),
-        ("blocks executed", f"{s['blocks_executed']}"),
+        ("blocks executed", "(--count-blocks)" if s["blocks_executed"] is None
+         else f"{s['blocks_executed']}"),
         ("guest threads created", f"{s['guest_threads_created']}"),
         ("translation with the guest stopped", f"{s['translate_seconds'] * 1000:.1f} ms"),
         ("translation work (both threads):", ""),
@@ -108,8 +112,11 @@ def print_stats(s: dict[str, Any], out: TextIO) -> None:
     ]
     for k, v in sorted(s["exits"].items()):
         rows.append((f"exits: {k}", str(v)))
-    epb = s["exits_per_block"]
-    rows.append(("exits per executed block", f"{epb:.6f}" if epb is not None else "n/a"))
+    epb, eps = s["exits_per_block"], s["exits_per_exec_second"]
+    rows.append(("exits per second in translated code", f"{eps:.1f}" if eps is not None
+                 else "n/a"))
+    if epb is not None:
+        rows.append(("exits per executed block", f"{epb:.6f}"))
     width = max(len(k) for k, _ in rows)
     print("elfjit statistics", file=out)
     for k, v in rows:

@@ -118,6 +118,32 @@ def test_null_dereference_crash_report(
     assert re.search(r"0x0*10\b", res.err, re.IGNORECASE), f"fault address missing:\n{res.err}"
 
 
+def test_crash_report_names_the_faulting_instruction(
+    elfjit_cli: list[str], run_cmd: RunCmd, guest_build: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The report's pc is the load that faulted (the program's only access at offset 0x10),
+    whether the unit was compiled in this run, comes from the on-disk cache (a second run)
+    or its object is only compiled again to locate the fault (--no-cache)."""
+    import capstone
+    from elftools.elf.elffile import ELFFile
+
+    exe = guest_build("crash_null", "O2")
+    for opts in (["--cache-dir", str(tmp_path)], ["--cache-dir", str(tmp_path)], ["--no-cache"]):
+        res = run_cmd([*elfjit_cli, *opts, exe])
+        assert res.returncode == 139, res.err
+        found = re.search(r"^\s*pc:\s*0x([0-9a-f]+)", res.err, re.MULTILINE)
+        assert found, res.err
+        pc = int(found.group(1), 16)
+        with open(exe, "rb") as f:
+            elf = ELFFile(f)
+            seg = next(s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD" and
+                       0 <= pc - s["p_vaddr"] < s["p_filesz"])
+            at = pc - seg["p_vaddr"]
+            word = seg.data()[at:at + 4]
+        insn = next(capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM).disasm(word, pc))
+        assert insn.mnemonic == "ldr" and insn.op_str.endswith("#0x10]"), (opts, insn.op_str)
+
+
 def test_death_by_signal_status(
     elfjit_cli: list[str], run_cmd: RunCmd, guest_build: Callable[..., Path]
 ) -> None:
@@ -197,7 +223,8 @@ def test_stats_json(
     """On a loop-heavy kernel translated code must chain: exits are rare per executed block."""
     stats_file = tmp_path / "stats.json"
     native = run_cmd([guest_build("loop_heavy", "O2", "native")])
-    res = run_cmd([*elfjit_cli, "--stats-json", stats_file, guest_build("loop_heavy", "O2")])
+    res = run_cmd([*elfjit_cli, "--stats-json", stats_file, "--count-blocks",
+                   guest_build("loop_heavy", "O2")])
     assert res.returncode == 0, res.err
     assert res.out == native.out
     stats = json.loads(stats_file.read_text())

@@ -6,14 +6,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from difftest import CODE, DATA, STACK, _machine, assemble
+import pytest
+from difftest import BRK0, CODE, DATA, STACK, _machine, assemble
 
 from runtime.cpu_state import EXIT_BRK, EXIT_FAULT, EXIT_SVC, EXIT_UNDEF
 from runtime.memory import WINDOW_MASK
+from translator.disk_cache import DiskCache
 
 
-def _run(asm: str | bytes, **regs: int) -> int:
+def _run(asm: str | bytes, count_blocks: bool = False, **regs: int) -> int:
     m = _machine()
+    m.translator.policy.count_blocks = count_blocks
     code = assemble(asm) if isinstance(asm, str) else asm
     m.mem.write_force(CODE, code + b"\x00\x00\x20\xd4")  # brk #0
     for k, v in regs.items():
@@ -28,6 +31,37 @@ def test_load_from_unmapped_page_is_a_guest_fault() -> None:
     assert reason == EXIT_FAULT
     assert m.cpu.exit_info == 0x7000_0000
     assert m.cpu.fault_pc == CODE + 4
+
+
+# One baseline unit of two guest blocks whose accesses each go through their own pointer
+# register; making one of them unmapped makes that access fault.
+FAULT_UNIT = ("ldr x3, [x10]; add x2, x2, #1; str x3, [x11, #8]; cbz x9, next; "
+              "next: ldp x6, x7, [x12]; strb w2, [x13, #-1]; ldr q0, [x14]; add x0, x0, #{}")
+FAULT_POINTERS = {0: 10, 2: 11, 4: 12, 5: 13, 6: 14}  # instruction index -> its base register
+
+
+@pytest.mark.parametrize("index", sorted(FAULT_POINTERS))
+def test_fault_names_the_instruction_inside_a_unit(index: int, tmp_path: Path) -> None:
+    """fault_pc is the faulting access itself, found from the host PC: first from the unit
+    compiled again (nothing on disk yet), then from the disk cache's object."""
+    m = _machine()
+    m.translator.disk = DiskCache(tmp_path)
+    # Code of its own in each case, so nothing is found already compiled in this process
+    m.mem.write_force(CODE, assemble(FAULT_UNIT.format(index + 1)) + BRK0)
+    for i, reg in FAULT_POINTERS.items():
+        m.cpu.set_x(reg, 0x7000_0000 if i == index else DATA + 64)
+    m.cpu.set_x(2, 5)
+    m.cpu.pc = CODE
+    assert m.run_raw() == EXIT_FAULT
+    assert m.cpu.exit_info in range(0x7000_0000 - 1, 0x7000_0000 + 9)
+    assert m.cpu.fault_pc == CODE + 4 * index
+    assert m.cpu.get_x(2) == (6 if index > 1 else 5)  # registers as at the fault
+    m.translator.disk.flush()
+    hits = m.translator.disk.stats.hits
+    m.cpu.fault_pc = 0
+    m.translator.locate_fault(m.cpu)
+    assert m.translator.disk.stats.hits == hits + 1
+    assert m.cpu.fault_pc == CODE + 4 * index
 
 
 def test_store_to_read_only_page_faults() -> None:
@@ -103,7 +137,7 @@ def test_loop_runs_without_returning_to_python() -> None:
     before = dict(m.stats.exits)
     blocks0 = m.cpu.blocks
     asm = "mov x0, #0; mov x1, #10000; loop: add x0, x0, x1; subs x1, x1, #1; b.ne loop"
-    assert _run(asm) == EXIT_BRK
+    assert _run(asm, count_blocks=True) == EXIT_BRK
     assert m.cpu.get_x(0) == sum(range(1, 10001))
     exits = sum(m.stats.exits.values()) - sum(before.values())
     assert m.cpu.blocks - blocks0 >= 10000

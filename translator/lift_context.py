@@ -72,6 +72,9 @@ LOOKUP_DECL = f"@{LOOKUP_SYMBOL} = external global [{1 << LOOKUP_BITS} x [2 x i6
 # How many coming hot events baseline code absorbs without asking the dispatcher: set while
 # the optimizer is busy, when an ask would only be put off (Translator.promote).
 HOT_SKIP_SYMBOL = "elfjit_hot_skip"
+# Tags a guest access with its PC at no run-time cost (mark_fault_pc)
+STACKMAP = "llvm.experimental.stackmap"
+STACKMAP_DECL = f"declare void @{STACKMAP}(i64, i32, ...)"
 
 I64 = "i64"
 I32 = "i32"
@@ -97,7 +100,8 @@ _COMPARE_PREDICATES = {
 class LiftContext:
     def __init__(self, module: Module, fn: Function, blocks: dict[int, Block],
                  hot_threshold: int | None = None, chain: bool = True,
-                 precise_pc: bool = True, direct: bool = False) -> None:
+                 precise_pc: bool = True, direct: bool = False,
+                 count_blocks: bool = True) -> None:
         self.module = module
         self.fn = fn
         self.b = Builder(module, fn)
@@ -143,6 +147,10 @@ class LiftContext:
         # Baseline code records the PC of every access that may fault (exact crash reports);
         # optimized regions do not: those stores cost as much as the loop body they sit in.
         self.precise_pc = precise_pc
+        # The executed-blocks counter is a load, add and store in every guest block of
+        # baseline code (a dependency chain through memory: ~6% of a baseline-only lua5.4
+        # run), so only lockstep (which needs it) and --count-blocks pay for it.
+        self.count_blocks = count_blocks
         self.counter = f"@cnt.{fn.name}"
         self.entry_pc = 0  # the unit's entry, set by the lifter
         if hot_threshold is not None:
@@ -467,15 +475,20 @@ class LiftContext:
         return b.inttoptr(host)
 
     def mark_fault_pc(self) -> None:
-        """Record the guest PC of an access that may fault, for the crash report.
+        """Tag the access that follows with its guest PC, so a fault there can be located.
 
-        One store per instruction (an LDP's two accesses share it) and per IR block.
+        The tag is a stackmap with the PC as its ID: it emits no code, only a record of
+        where the access is in the host code (translator/fault_map.py reads it back after a
+        fault). The store of the PC to the CPU state it replaces cost a baseline-only lua5.4
+        run ~16% of its time. One per instruction (an LDP's two accesses share it) and per
+        IR block.
         """
         key = (self.pc, id(self.b.block))
         if not self.precise_pc or self._fault_pc_marked == key:
             return
         self._fault_pc_marked = key
-        self.b.store(const(I64, self.pc), self.state_ptr("fault_pc"), align=8)
+        self.b.module.declare(STACKMAP, STACKMAP_DECL)
+        self.b.emit(f"call void (i64, i32, ...) @{STACKMAP}(i64 {self.pc}, i32 0)")
 
     def load(self, addr: Val, ty: str, align: int = 1) -> Val:
         """Load `ty` (i8..i128, float, double, vector) from guest memory."""
@@ -597,7 +610,8 @@ class LiftContext:
 
     def count_block(self) -> None:
         self.last_compare = None  # a guest block can be reached with other flags
-        self.put("blocks", self.b.add(self.get("blocks"), const(I64, 1)))
+        if self.count_blocks:
+            self.put("blocks", self.b.add(self.get("blocks"), const(I64, 1)))
 
     # ------------------------------------------------------------------ finishing
     def _exit_site(self) -> Block:
@@ -650,10 +664,6 @@ class LiftContext:
 
     def _close_entry(self, first: Block, entry_pc: int) -> None:
         b = self.b
-        if not self.precise_pc:
-            # Faults inside an optimized region are located to the region only.
-            fpc = self.state_ptr("fault_pc")
-            self.entry.lines.append(f"  store i64 {entry_pc}, ptr {fpc.ref}, align 8")
         if self.hot_threshold is None:
             self.entry.lines.append(f"  br label %{first.name}")
         else:

@@ -10,14 +10,15 @@ from translator.region import Region
 
 
 def lift_region(region: Region, name: str, hot_threshold: int | None = None,
-                chain: bool = True, precise_pc: bool = True, direct: bool = False) -> str:
+                chain: bool = True, precise_pc: bool = True, direct: bool = False,
+                count_blocks: bool = True) -> str:
     """IR text of a module holding the unit as function `name`."""
     m = Module()
     fn = Function(name, params="ptr noalias %cpu", cc=UNIT_CC)
     m.functions.append(fn)
     fn.new_block("entry")
     blocks = {addr: fn.new_block(f"g{addr:x}_") for addr in region.blocks}
-    ctx = LiftContext(m, fn, blocks, hot_threshold, chain, precise_pc, direct)
+    ctx = LiftContext(m, fn, blocks, hot_threshold, chain, precise_pc, direct, count_blocks)
     ctx.entry_pc = region.entry
     if region.roots:
         ctx.indirect_roots = tuple(sorted({region.entry, *region.roots}))

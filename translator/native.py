@@ -27,6 +27,8 @@ from translator.lift_context import (
 
 THREAD_KEY_SYMBOL = "elfjit_thread_key"
 ALL_ONES = (1 << 64) - 1
+# offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP]) in x86_64 glibc: the interrupted host PC
+UCONTEXT_RIP = 168
 
 
 def _native_ir() -> str:
@@ -119,6 +121,10 @@ def _native_ir() -> str:
                 b.gep(cur, offset_of("exit_reason")), align=8, volatile=True)
         if fault:
             b.store(off, b.gep(cur, offset_of("exit_info")), align=8, volatile=True)
+            # The host PC of the access (ucontext_t.uc_mcontext.gregs[REG_RIP]) is how the
+            # guest instruction is found: translated code does not record guest PCs itself.
+            rip = b.load("i64", b.gep(Val("%uctx", "ptr"), UCONTEXT_RIP), align=8)
+            b.store(rip, b.gep(cur, offset_of("fault_rip")), align=8, volatile=True)
         jb = b.gep(cur, offset_of("jmpbuf"))
         b.emit(f"call void @siglongjmp(ptr {jb.ref}, i32 1)")
         b.unreachable()

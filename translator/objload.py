@@ -31,6 +31,7 @@ MASK64 = 0xFFFFFFFFFFFFFFFF
 _SHDR = struct.Struct("<IIQQQQIIQQ")
 _SYM = struct.Struct("<IBBHQQ")
 _RELA = struct.Struct("<QQq")
+UNPLACED = (".eh_frame", ".llvm_stackmaps")
 
 
 class Unsupported(Exception):
@@ -93,17 +94,35 @@ class LinkTarget:
         raise Unsupported("32-bit absolute relocation")
 
 
-def link_object(obj: bytes, names: list[str], target: LinkTarget) -> list[tuple[int, int]]:
-    """Place `obj` in `target` and resolve its relocations; (address, size) of `names`."""
+def section_headers(obj: bytes) -> tuple[list[tuple[int, ...]], list[str]]:
+    """The object's section headers (as `_SHDR` tuples) and their names."""
     if obj[:4] != b"\x7fELF" or obj[4] != 2 or struct.unpack_from("<H", obj, 18)[0] != 62:
         raise Unsupported("not an x86_64 ELF64 object")
     shoff, = struct.unpack_from("<Q", obj, 0x28)
     shnum, shstrndx = struct.unpack_from("<HH", obj, 0x3C)
     shdrs = [_SHDR.unpack_from(obj, shoff + i * 64) for i in range(shnum)]
     shstr_off = shdrs[shstrndx][4]
-    # Place every allocated section except unwind tables.
+    return shdrs, [_cstr(obj, shstr_off + h[0]) for h in shdrs]
+
+
+def symbols(obj: bytes, shdrs: list[tuple[int, ...]]) -> list[tuple[str, int, int, int]]:
+    """(name, section index, value, size) of each symbol-table entry, in order."""
+    symtab = next(h for h in shdrs if h[1] == SHT_SYMTAB)
+    strtab_off = shdrs[symtab[6]][4]
+    syms = []
+    for k in range(symtab[5] // 24):
+        st_name, _, _, shndx, value, size = _SYM.unpack_from(obj, symtab[4] + k * 24)
+        syms.append((_cstr(obj, strtab_off + st_name) if st_name else "", shndx, value, size))
+    return syms
+
+
+def link_object(obj: bytes, names: list[str], target: LinkTarget) -> list[tuple[int, int]]:
+    """Place `obj` in `target` and resolve its relocations; (address, size) of `names`."""
+    shdrs, section_names = section_headers(obj)
+    # Place every allocated section except unwind tables and the fault-location records
+    # (only read from the object itself, after a fault: translator/fault_map.py).
     placed = [(i, h) for i, h in enumerate(shdrs) if h[2] & SHF_ALLOC and h[5] and
-              _cstr(obj, shstr_off + h[0]) != ".eh_frame"]
+              section_names[i] not in UNPLACED]
     target.begin(sum(h[5] + h[8] for _, h in placed if not h[2] & SHF_WRITE) + 4096,
                  sum(h[5] + h[8] for _, h in placed if h[2] & SHF_WRITE))
     addr: dict[int, int] = {}
@@ -114,12 +133,7 @@ def link_object(obj: bytes, names: list[str], target: LinkTarget) -> list[tuple[
         else:
             target.copy(a, obj[off:off + size])
         addr[i] = a
-    symtab = next(h for h in shdrs if h[1] == SHT_SYMTAB)
-    strtab_off = shdrs[symtab[6]][4]
-    syms = []
-    for k in range(symtab[5] // 24):
-        st_name, _, _, shndx, value, size = _SYM.unpack_from(obj, symtab[4] + k * 24)
-        syms.append((_cstr(obj, strtab_off + st_name) if st_name else "", shndx, value, size))
+    syms = symbols(obj, shdrs)
 
     def local_addr(k: int) -> int | None:
         """The symbol's address in the target, or None for a host symbol."""

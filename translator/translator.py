@@ -27,6 +27,7 @@ from translator.objload import ObjectLoader
 from translator.region import Region, discover
 
 if TYPE_CHECKING:
+    from runtime.cpu_state import CPUState
     from translator.background import BackgroundCompiler, Job
     from translator.jit import JIT
 
@@ -101,6 +102,7 @@ class TierPolicy:
     start_optimized: bool = False  # skip the baseline: every unit is an optimized region
     inline_depth: int = 0  # call levels an optimized region takes in (BL targets)
     background: bool = True  # optimize hot regions on a worker thread, guest keeps running
+    count_blocks: bool = False  # count executed guest blocks (lockstep units always do)
 
 
 @dataclass
@@ -303,7 +305,7 @@ class Translator:
         """Everything the unit's machine code depends on (DESIGN invariant 4)."""
         h = blake2b(digest_size=20)
         h.update(f"{translator_fingerprint()}|{tier}|{level}|{hot_threshold}|{GUEST_BASE}|"
-                 f"{self.policy.direct_baseline}|"
+                 f"{self.policy.direct_baseline}|{self.policy.count_blocks}|"
                  f"{LOOKUP_BITS}|{region.entry}".encode())
         for addr, words in region.blocks.items():
             h.update(struct.pack(f"<QI{len(words)}I", addr, len(words), *words))
@@ -349,7 +351,8 @@ class Translator:
 
         return lift_region(region, name, hot_threshold, chain=tier != "step",
                            precise_pc=tier != "optimized",
-                           direct=tier != "optimized" and self.policy.direct_baseline)
+                           direct=tier != "optimized" and self.policy.direct_baseline,
+                           count_blocks=tier == "step" or self.policy.count_blocks)
 
     def _compile(self, region: Region, key: bytes, tier: str, level: int,
                  hot_threshold: int | None) -> bytes:
@@ -369,6 +372,44 @@ class Translator:
         self.stats.translated_insns += region.ninsns
         self.stats.code_bytes += len(obj)
         return obj
+
+    # ---------------------------------------------------------------- faults
+    def locate_fault(self, cpu: CPUState) -> None:
+        """After EXIT_FAULT: set cpu.fault_pc to the guest instruction that faulted.
+
+        The unit is the one whose code holds the host PC the fault handler recorded. In
+        baseline and lockstep units the instruction is read from the unit's stackmap
+        records (translator/fault_map.py); an optimized region is named by its entry, as
+        its accesses are not tagged. A host PC in no known unit leaves fault_pc alone."""
+        rip = cpu.fault_rip
+        with self._lock:
+            u = max((v for v in self.units.values() if v.code <= rip),
+                    key=lambda v: v.code, default=None)
+            if u is None:
+                return
+            pc = self._tagged_pc(u, rip - u.code) if u.tier != "optimized" else None
+        cpu.fault_pc = u.entry if pc is None else pc
+
+    def _tagged_pc(self, u: Unit, offset: int) -> int | None:
+        from translator.fault_map import guest_pc_at
+
+        name = self._name(u.entry, u.key)
+        obj = self.disk.get(u.key) if self.disk is not None else None
+        if obj is None:
+            # Not on disk (--no-cache, or evicted): compile the unit's code again, checked
+            # to be the code that was translated (same key), which gives the same object.
+            region = Region(u.entry, roots=u.roots)
+            for addr, n in u.layout:
+                words = [self._fetch(addr + 4 * i) for i in range(n)]
+                if None in words:
+                    return None
+                region.blocks[addr] = [w for w in words if w is not None]
+                region.ninsns += n
+            if self._key(region, u.tier, u.level, u.hot_threshold) != u.key:
+                return None
+            text = self._lift(region, name, u.tier, u.hot_threshold)
+            obj = self.jit.compile_object(text, u.level)
+        return guest_pc_at(obj, name, offset)
 
     # ---------------------------------------------------------------- background tier
     def _submit(self, region: Region, key: bytes, level: int) -> None:
@@ -552,7 +593,7 @@ class Translator:
             return None
         h = blake2b(digest_size=20)
         h.update(f"{translator_fingerprint()}|{GUEST_BASE}|{LOOKUP_BITS}|"
-                 f"{self.policy.direct_baseline}|{lo}|{hi}".encode())
+                 f"{self.policy.direct_baseline}|{self.policy.count_blocks}|{lo}|{hi}".encode())
         for start, end, data in spans:
             h.update(struct.pack("<QQ", start, end))
             h.update(data)
