@@ -40,6 +40,62 @@ def const(ty: str, value: int) -> Val:
     return Val(str(value), ty)
 
 
+def _int_value(v: Val) -> int | None:
+    """The unsigned value of an integer constant operand, or None for anything else."""
+    if v.ty[0] != "i":
+        return None
+    if v.ref in ("true", "false"):
+        return int(v.ref == "true")
+    r = v.ref[1:] if v.ref[:1] == "-" else v.ref
+    if not r.isdigit():
+        return None
+    return int(v.ref) & ((1 << int_bits(v.ty)) - 1)
+
+
+_FOLDS: dict[str, Callable[[int, int, int], int | None]] = {
+    "add": lambda x, y, n: x + y,
+    "sub": lambda x, y, n: x - y,
+    "mul": lambda x, y, n: x * y,
+    "and": lambda x, y, n: x & y,
+    "or": lambda x, y, n: x | y,
+    "xor": lambda x, y, n: x ^ y,
+    "shl": lambda x, y, n: x << y if y < n else None,
+    "lshr": lambda x, y, n: x >> y if y < n else None,
+    "ashr": lambda x, y, n: (x - ((x >> (n - 1)) << n)) >> y if y < n else None,
+}
+
+
+def _fold(op: str, a: Val, b: Val) -> Val | None:
+    """`a op b` without an instruction when it is a constant or one operand.
+
+    Why in the builder: baseline code gets no IR simplification (FastISel after SROA), so
+    `mov x0, x1` (ORR with XZR) cost an `or $0`, and a guest address built from constants
+    (ADRP + LDR) four instructions with two 64-bit immediates, where one constant does."""
+    x, y = _int_value(a), _int_value(b)
+    if x is None and y is None:
+        return None
+    n = int_bits(a.ty)
+    if x is not None and y is not None:
+        f = _FOLDS.get(op)
+        r = f(x, y, n) if f is not None else None
+        return None if r is None else const(a.ty, r)
+    ones = (1 << n) - 1
+    if y == 0 and op in ("add", "sub", "or", "xor", "shl", "lshr", "ashr"):
+        return a
+    if x == 0 and op in ("add", "or", "xor"):
+        return b
+    if op == "and":
+        if x == 0 or y == 0:
+            return const(a.ty, 0)
+        if y == ones:
+            return a
+        if x == ones:
+            return b
+    if op == "mul" and (x == 1 or y == 1):
+        return b if x == 1 else a
+    return None
+
+
 def fconst(ty: str, value: float) -> Val:
     """A float/double constant in LLVM's exact hexadecimal form."""
     import struct
@@ -148,6 +204,9 @@ class Builder:
 
     # ----- integer arithmetic -----
     def _bin(self, op: str, a: Val, b: Val) -> Val:
+        folded = _fold(op, a, b)
+        if folded is not None:
+            return folded
         return self._def(a.ty, f"{op} {a.ty} {a.ref}, {b.ref}")
 
     def add(self, a: Val, b: Val) -> Val:

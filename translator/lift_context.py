@@ -445,7 +445,7 @@ class LiftContext:
         addr = base if index is None else b.add(base, index)
         if imm:
             addr = b.add(addr, const(I64, imm))
-        if abs(imm) <= MAX_SPLIT_IMM and addr.ref.startswith("%"):
+        if abs(imm) <= MAX_SPLIT_IMM and addr.ref.startswith("%") and addr.ref != base.ref:
             self._addr_parts[addr.ref] = AddrParts(base, index, imm, wide_index)
         return addr
 

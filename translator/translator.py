@@ -148,6 +148,7 @@ class Translator:
         self._jit: JIT | None = None
         self.native = Native(self._native_object(), self._link, self.lookup)
         self.units: dict[int, Unit] = {}
+        self._replaced: list[Unit] = []  # units whose entry now runs other code
         # Unit entries by 64 KiB bucket of the guest bytes they cover, so an mmap/munmap/
         # mprotect (ld.so makes dozens) looks at nearby units only, not all of them.
         self._buckets: dict[int, set[int]] = {}
@@ -383,7 +384,7 @@ class Translator:
         its accesses are not tagged. A host PC in no known unit leaves fault_pc alone."""
         rip = cpu.fault_rip
         with self._lock:
-            u = max((v for v in self.units.values() if v.code <= rip),
+            u = max((v for v in (*self.units.values(), *self._replaced) if v.code <= rip),
                     key=lambda v: v.code, default=None)
             if u is None:
                 return
@@ -494,6 +495,10 @@ class Translator:
         old = self.units.get(pc)
         if old is not None:
             self._unindex(old)
+            if old.code != code:
+                # Its code may still be running (a loop inside it) and fault: locate_fault
+                # must still know it.
+                self._replaced.append(old)
         self.units[pc] = u
         for b in range(u.lo >> BUCKET_BITS, ((u.hi - 1) >> BUCKET_BITS) + 1):
             self._buckets.setdefault(b, set()).add(pc)
