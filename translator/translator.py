@@ -399,14 +399,9 @@ class Translator:
         if obj is None:
             # Not on disk (--no-cache, or evicted): compile the unit's code again, checked
             # to be the code that was translated (same key), which gives the same object.
-            region = Region(u.entry, roots=u.roots)
-            for addr, n in u.layout:
-                words = [self._fetch(addr + 4 * i) for i in range(n)]
-                if None in words:
-                    return None
-                region.blocks[addr] = [w for w in words if w is not None]
-                region.ninsns += n
-            if self._key(region, u.tier, u.level, u.hot_threshold) != u.key:
+            region = self._region_from_layout(u.entry, [list(b) for b in u.layout],
+                                              list(u.roots), self._exec_spans(u.lo, u.hi))
+            if region is None or self._key(region, u.tier, u.level, u.hot_threshold) != u.key:
                 return None
             text = self._lift(region, name, u.tier, u.hot_threshold)
             obj = self.jit.compile_object(text, u.level)
