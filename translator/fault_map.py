@@ -7,7 +7,7 @@ fatal fault. Each access now carries an `llvm.experimental.stackmap` whose ID is
 PC (LiftContext.mark_fault_pc). A stackmap with no live values emits no instructions; LLVM
 only records, in the object's `.llvm_stackmaps` section, the offset in the function where
 the access that follows it begins. The fault handler records the host PC of the access
-(CpuState.fault_rip), and the last record at or before that offset names the instruction.
+(CPUState.fault_rip), and the last record at or before that offset names the instruction.
 
 The records are read from the unit's object: the on-disk cache's copy, or the same IR
 compiled again (codegen is deterministic). Nothing is kept for units that never fault.
@@ -52,7 +52,7 @@ def stackmap_records(obj: bytes, name: str) -> tuple[int, list[tuple[int, int]]]
                 targets[r_off] = (shndx, value + addend)
     pos = _HEADER.size
     counts = []
-    for i in range(nfuncs):
+    for _ in range(nfuncs):
         counts.append((targets.get(pos), _FUNCTION.unpack_from(obj, base + pos)[2]))
         pos += _FUNCTION.size
     pos += 8 * nconsts

@@ -144,8 +144,9 @@ class LiftContext:
         self.hot_threshold = hot_threshold
         self.chain = chain  # False: every exit returns to the dispatcher (lockstep mode)
         self.indirect_roots: tuple[int, ...] = ()
-        # Baseline code records the PC of every access that may fault (exact crash reports);
-        # optimized regions do not: those stores cost as much as the loop body they sit in.
+        # Baseline code tags every access that may fault with its PC (mark_fault_pc), so a
+        # fault names its instruction; optimized regions do not: a tag is a call LLVM keeps
+        # the accesses around it ordered against, and a fault there names the region.
         self.precise_pc = precise_pc
         # The executed-blocks counter is a load, add and store in every guest block of
         # baseline code (a dependency chain through memory: ~6% of a baseline-only lua5.4
