@@ -8,7 +8,6 @@ differential tester print. Nothing else in the tree writes an offset down.
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
 
 # Why these exit codes live here: the translated code writes them into `exit_reason` and the
 # Python dispatch loop reads them, so they are part of the state's contract.
@@ -35,12 +34,17 @@ EXIT_NAMES = {
 }
 
 
-@dataclass(frozen=True)
 class Field:
-    name: str
-    size: int  # bytes of one element
-    count: int = 1
-    align: int = 8
+    """One CPU-state field (a plain class: dataclasses cost start-up time, see
+    translator.translator)."""
+
+    __slots__ = ("name", "size", "count", "align")
+
+    def __init__(self, name: str, size: int, count: int = 1, align: int = 8) -> None:
+        self.name = name
+        self.size = size  # bytes of one element
+        self.count = count
+        self.align = align
 
 
 # Order matters only for readability; offsets are computed below.

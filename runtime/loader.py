@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass, field
 
 from runtime.hashing import blake2b
 from runtime.memory import (
@@ -77,48 +76,59 @@ class LoadError(Exception):
         self.status = status
 
 
-@dataclass
 class LoadedImage:
-    entry: int
-    sp: int
-    load_bias: int
-    phdr: int
-    brk: int
-    path: str
-    digest: bytes = b""  # of the file's bytes: identifies the image for warm start-up
-    lo: int = 0  # guest range the image's segments occupy
-    hi: int = 0
-    sysroot: str | None = None  # the arm64 root the dynamic linker came from, if any
-    # (digest, lo, hi) of other images mapped at start-up (the dynamic linker)
-    extra: list[tuple[bytes, int, int]] = field(default_factory=list)
+    """A program placed in guest memory, ready to boot (plain classes here: dataclasses cost
+    start-up time, see translator.translator)."""
+
+    def __init__(self, entry: int, sp: int, load_bias: int, phdr: int, brk: int, path: str,
+                 digest: bytes = b"", lo: int = 0, hi: int = 0, sysroot: str | None = None,
+                 extra: list[tuple[bytes, int, int]] | None = None) -> None:
+        self.entry = entry
+        self.sp = sp
+        self.load_bias = load_bias
+        self.phdr = phdr
+        self.brk = brk
+        self.path = path
+        self.digest = digest  # of the file's bytes: identifies the image for warm start-up
+        self.lo = lo  # guest range the image's segments occupy
+        self.hi = hi
+        self.sysroot = sysroot  # the arm64 root the dynamic linker came from, if any
+        # (digest, lo, hi) of other images mapped at start-up (the dynamic linker)
+        self.extra = extra if extra is not None else []
 
 
 _MACHINES = {EM_X86_64: "x86-64", 3: "i386", 40: "ARM (32-bit)", 243: "RISC-V", 8: "MIPS",
              20: "PowerPC", 21: "PowerPC64", 22: "S/390", 2: "SPARC"}
 
 
-@dataclass
 class Segment:
-    type: int
-    flags: int
-    offset: int
-    vaddr: int
-    filesz: int
-    memsz: int
+    """One program header."""
+
+    __slots__ = ("type", "flags", "offset", "vaddr", "filesz", "memsz")
+
+    def __init__(self, type: int, flags: int, offset: int, vaddr: int, filesz: int,
+                 memsz: int) -> None:
+        self.type = type
+        self.flags = flags
+        self.offset = offset
+        self.vaddr = vaddr
+        self.filesz = filesz
+        self.memsz = memsz
 
 
-@dataclass
 class ElfImage:
     """What loading needs from an ELF64 file: its header fields, program headers and bytes."""
 
-    data: bytes
-    type: int
-    machine: int
-    entry: int
-    phoff: int
-    phentsize: int
-    phnum: int
-    segments: list[Segment]
+    def __init__(self, data: bytes, type: int, machine: int, entry: int, phoff: int,
+                 phentsize: int, phnum: int, segments: list[Segment]) -> None:
+        self.data = data
+        self.type = type
+        self.machine = machine
+        self.entry = entry
+        self.phoff = phoff
+        self.phentsize = phentsize
+        self.phnum = phnum
+        self.segments = segments
 
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")

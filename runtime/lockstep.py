@@ -47,7 +47,7 @@ from runtime.cpu_state import (
     CPUState,
 )
 from runtime.memory import PAGE, PROT_EXEC, PROT_WRITE, GuestMemory, Mapping
-from translator.lift_context import lookup_slot
+from translator.chain_abi import lookup_slot
 
 # The registers compared after every block, in report order. FPSR is left out on purpose: its
 # cumulative exception bits are not modelled by the lifter, and a guest that reads them through

@@ -15,7 +15,6 @@ import stat
 import struct
 import sys
 import time
-from dataclasses import dataclass, field
 
 from runtime import fpenv
 from runtime.cpu_state import (
@@ -36,6 +35,7 @@ from runtime.loader import EM_AARCH64, EM_X86_64, LoadedImage
 from runtime.memory import GuestMemory
 from syscalls import host
 from syscalls.abi import GuestExit, GuestKilled, Process, SyscallContext
+from translator import translator_fingerprint
 from translator.disk_cache import DiskCache
 from translator.native import HALT_SIGNAL, bind_thread
 from translator.translator import TierPolicy, Translator
@@ -49,16 +49,19 @@ def threading_native_id() -> int:
     return _thread.get_native_id()
 
 
-@dataclass
 class Options:
-    strace: bool = False
-    stats: bool = False
-    policy: TierPolicy = field(default_factory=TierPolicy)
+    """What the CLI chose (a plain class: see translator.translator on dataclasses)."""
+
+    def __init__(self, strace: bool = False, stats: bool = False,
+                 policy: TierPolicy | None = None) -> None:
+        self.strace = strace
+        self.stats = stats
+        self.policy = policy if policy is not None else TierPolicy()
 
 
-@dataclass
 class RunStats:
-    exits: dict[str, int] = field(default_factory=dict)
+    """One thread's time split and exit counts; the counters start as the class's zeros."""
+
     exec_s: float = 0.0
     syscall_s: float = 0.0
     translate_s: float = 0.0
@@ -70,6 +73,9 @@ class RunStats:
     thread_exec_s: float = 0.0
     thread_syscall_s: float = 0.0
     thread_translate_s: float = 0.0
+
+    def __init__(self) -> None:
+        self.exits: dict[str, int] = {}
 
     def merge(self, other: RunStats) -> None:
         """Add a finished thread's counters (each thread counts privately: no lock per exit)."""
@@ -153,13 +159,18 @@ class Machine:
         """Point the CPU at a loaded program and pre-install what earlier runs translated."""
         self.cpu.pc = image.entry
         self.cpu.sp = image.sp
-        p = self.options.policy
-        key = blake2b(image.digest + repr((image.load_bias, p)).encode(),
-                              digest_size=20).digest()
-        self.translator.prefetch(key, image.lo, image.hi)
+        self.translator.prefetch(self._image_key(image.digest, image.load_bias),
+                                 image.lo, image.hi)
         for digest, lo, hi in image.extra:
-            key = blake2b(digest + repr((lo, p)).encode(), digest_size=20).digest()
-            self.translator.prefetch(key, lo, hi)
+            self.translator.prefetch(self._image_key(digest, lo), lo, hi)
+
+    def _image_key(self, *ident: object) -> bytes:
+        """The key of an image's manifest and bundle: what identifies the file and where it
+        sits, the policy, and the translator's fingerprint. Without the fingerprint, two
+        elfjit versions sharing a cache overwrote each other's image records on every run
+        (each one's were invalid for the other): a warm hello then cost twice its time."""
+        ident = (*ident, self.options.policy, translator_fingerprint())
+        return blake2b(repr(ident).encode(), digest_size=20).digest()
 
     def code_mapped(self, fd: int, start: int, length: int, offset: int) -> None:
         """A guest mmap of a file with PROT_EXEC (the dynamic linker loading a library):
@@ -174,9 +185,7 @@ class Machine:
         end = start + min(length, max(0, st.st_size - offset))
         if end <= start:
             return
-        ident = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, offset, start,
-                 self.options.policy)
-        key = blake2b(repr(ident).encode(), digest_size=20).digest()
+        key = self._image_key(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, offset, start)
         self.translator.prefetch(key, start, end & ~0xFFF)
     def close(self) -> None:
         """Commit what this run added to the on-disk cache, and the image's unit manifest."""

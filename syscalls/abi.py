@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,32 +38,25 @@ class GuestKilled(Exception):
         self.signo = signo
 
 
-@dataclass
 class Process:
-    """Per-process facts the handlers need beyond memory and registers."""
+    """Per-process facts the handlers need beyond memory and registers.
 
-    exe_path: str  # host path of the guest executable, for /proc/self/exe
-    argv: list[str] = field(default_factory=list)
+    A plain class, like the other records on the start-up path (translator.translator says
+    why): the class attributes are the immutable defaults.
+    """
+
     pid: int = 0
     tid: int = 0
     robust_list: tuple[int, int] = (0, 0)
-    sigactions: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
     sigmask: int = 0
     # Signals raised but not yet delivered (bit n-1 for signal n); delivery to guest handlers
     # is the runtime's job, fatal default actions are taken by syscalls.signal.
     sigpending: int = 0
     sigaltstack: tuple[int, int, int] = (0, 2, 0)  # (ss_sp, ss_flags, ss_size); 2 = SS_DISABLE
     sysroot: str | None = None
-    # Host fds the runtime itself uses (caches, logs): the guest may not close or replace them.
-    host_fds: set[int] = field(default_factory=set)
-    # Limits the guest may set without them applying to the emulator (RLIMIT_AS, _DATA, _STACK).
-    rlimits: dict[int, tuple[int, int]] = field(default_factory=dict)
     comm: bytes = b""  # prctl(PR_SET_NAME); empty means the executable's base name
-    # Hooks the runtime installs (translation cache invalidation is done via memory hooks).
-    extra: dict[str, Any] = field(default_factory=dict)
     # clone() of a new thread: (ctx, flags, stack, ptid, tls, ctid) -> TID or -errno. The
     # runtime owns host threads; None where there is no runtime (unit tests): ENOSYS.
-    tids: set[int] = field(default_factory=set)  # live guest threads other than the main one
     spawn_thread: Callable[[SyscallContext, int, int, int, int, int], int] | None = None
     # fork-style clone: (ctx, flags, stack, ptid, tls, ctid) -> child PID (0 in the child)
     fork_process: Callable[[SyscallContext, int, int, int, int, int], int] | None = None
@@ -73,16 +65,34 @@ class Process:
     # called after a file is mapped with PROT_EXEC: (fd, start, length, file offset)
     on_code_map: Callable[[int, int, int, int], None] | None = None
 
+    def __init__(self, exe_path: str, pid: int = 0, tid: int = 0) -> None:
+        self.exe_path = exe_path  # host path of the guest executable, for /proc/self/exe
+        self.pid = pid
+        self.tid = tid
+        self.argv: list[str] = []
+        self.sigactions: dict[int, tuple[int, int, int, int]] = {}
+        # Host fds the runtime itself uses (caches, logs): the guest may not close or
+        # replace them.
+        self.host_fds: set[int] = set()
+        # Limits the guest may set without them applying to the emulator (RLIMIT_AS, _DATA,
+        # _STACK).
+        self.rlimits: dict[int, tuple[int, int]] = {}
+        # Hooks the runtime installs (translation cache invalidation is done via memory
+        # hooks).
+        self.extra: dict[str, Any] = {}
+        self.tids: set[int] = set()  # live guest threads other than the main one
 
-@dataclass
+
 class SyscallContext:
     """What a handler sees: memory and process are shared, the rest belongs to one thread."""
 
-    mem: GuestMemory
-    cpu: CPUState
-    proc: Process
-    tid: int = 0  # 0: the main thread, whose TID is proc.tid
-    clear_child_tid: int = 0  # set_tid_address / CLONE_CHILD_CLEARTID: cleared at thread exit
+    def __init__(self, mem: GuestMemory, cpu: CPUState, proc: Process, tid: int = 0) -> None:
+        self.mem = mem
+        self.cpu = cpu
+        self.proc = proc
+        self.tid = tid  # 0: the main thread, whose TID is proc.tid
+        # set_tid_address / CLONE_CHILD_CLEARTID: cleared at thread exit
+        self.clear_child_tid = 0
 
     def unknown(self, nr: int) -> int:
         return -errno.ENOSYS
@@ -90,12 +100,17 @@ class SyscallContext:
 
 # strace argument kinds: "int" signed decimal, "hex", "ptr", "str" (guest C string), "fd",
 # "oflags", "size", "mode" (octal), "buf" (shown as pointer; contents on write)
-@dataclass(frozen=True)
 class SyscallDef:
-    nr: int
-    name: str
-    args: tuple[str, ...]  # "kind" or "name:kind"
-    handler: Callable[..., int]
+    """One table entry: the number, the name and argument kinds strace shows, the handler."""
+
+    __slots__ = ("nr", "name", "args", "handler")
+
+    def __init__(self, nr: int, name: str, args: tuple[str, ...],
+                 handler: Callable[..., int]) -> None:
+        self.nr = nr
+        self.name = name
+        self.args = args  # "kind" or "name:kind"
+        self.handler = handler
 
 
 TABLE: dict[int, SyscallDef] = {}

@@ -9,7 +9,6 @@ whatever the guest passes and whatever a handler does wrong, the guest gets a nu
 from __future__ import annotations
 
 import errno
-import inspect
 import sys
 
 from syscalls import (  # noqa: F401
@@ -37,14 +36,25 @@ _reported_broken: set[str] = set()
 def _handler_arity(nr: int) -> int:
     n = _arity.get(nr)
     if n is None:
-        sig = inspect.signature(TABLE[nr].handler)
-        params = list(sig.parameters.values())[1:]  # drop ctx
-        if any(p.kind is p.VAR_POSITIONAL for p in params):
-            n = 6
-        else:
+        fn = TABLE[nr].handler
+        while hasattr(fn, "__wrapped__"):  # functools.wraps, as inspect.signature follows it
+            fn = fn.__wrapped__
+        code = getattr(fn, "__code__", None)
+        if code is None:  # not a plain function: importing inspect costs start-up only here
+            import inspect
+
+            params = list(inspect.signature(fn).parameters.values())[1:]
+            varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
             n = len(params)
+        else:
+            varargs = bool(code.co_flags & _CO_VARARGS)
+            n = code.co_argcount + code.co_kwonlyargcount - 1  # drop ctx
+        n = 6 if varargs else n
         _arity[nr] = n
     return n
+
+
+_CO_VARARGS = 0x04  # code.co_flags: the function takes *args
 
 
 def is_known(nr: int) -> bool:

@@ -153,6 +153,25 @@ def test_death_by_signal_status(
     assert "Traceback" not in res.err
 
 
+def test_console_script_dies_of_the_guests_signal(
+    guest_build: Callable[..., Path], host_env: Callable[..., dict[str, str]]
+) -> None:
+    """The installed `elfjit` command, not only `python -m runtime.cli`, dies of the signal
+    that killed the guest, as the program would natively: a parent's wait sees WIFSIGNALED
+    (returncode -6 here), not an exit status of 134. (The script once called main(), whose
+    return value sys.exit turned into a plain exit status.)"""
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "elfjit"
+    if not script.exists():
+        pytest.skip("no installed elfjit console script beside this Python")
+    proc = subprocess.run([str(script), str(guest_build("crash_abort", "O2"))],
+                          capture_output=True, env=host_env(), timeout=120)
+    assert proc.returncode == -6, proc.stderr.decode(errors="replace")[-2000:]
+    assert proc.stdout == b"about to abort\n"
+
+
 def test_version(elfjit_cli: list[str], run_cmd: RunCmd) -> None:
     res = run_cmd([*elfjit_cli, "--version"])
     assert res.returncode == 0

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ctypes
 import marshal
 import struct
-from dataclasses import dataclass, field
 
 from translator.objload import JMP_STUB, LinkTarget, ObjectLoader, Unsupported, link_object
 
@@ -36,21 +35,22 @@ Fixup = tuple[int, "str | None", int]
 Entry = tuple[int, int, int, str, int, "int | None", bytes, tuple, tuple, int, int, int]
 
 
-@dataclass
 class Bundle:
     """A base-independent image and what a run needs to place it and install its units.
 
     Stored as parts, each linked after the ones before it (`translator.disk_cache`): a run
-    that adds units writes only a new part."""
+    that adds units writes only a new part. (A plain class: dataclasses cost start-up time,
+    see translator.translator.)"""
 
-    validity: bytes  # digest of what the units depend on besides their own records
-    code: bytes = b""
-    fixups: list[Fixup] = field(default_factory=list)
-    got: dict[str, int] = field(default_factory=dict)  # slot offsets by symbol
-    stubs: dict[str, int] = field(default_factory=dict)
-    entries: dict[int, Entry] = field(default_factory=dict)  # by guest pc
-    last_seq: int = -1  # sequence number of the newest stored part
-    data_bytes: int = 0  # zero-initialized data at DATA_OFFSET
+    def __init__(self, validity: bytes) -> None:
+        self.validity = validity  # digest of what the units depend on besides their records
+        self.code = b""
+        self.fixups: list[Fixup] = []
+        self.got: dict[str, int] = {}  # slot offsets by symbol
+        self.stubs: dict[str, int] = {}
+        self.entries: dict[int, Entry] = {}  # by guest pc
+        self.last_seq = -1  # sequence number of the newest stored part
+        self.data_bytes = 0  # zero-initialized data at DATA_OFFSET
 
     @classmethod
     def from_parts(cls, validity: bytes, parts: list[tuple[int, int, bytes, bytes]]

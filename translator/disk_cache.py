@@ -16,7 +16,6 @@ import sqlite3
 import struct
 import time
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.hashing import blake2b
@@ -68,8 +67,9 @@ def default_cache_dir() -> Path:
 USAGE_RESOLUTION = 3600.0
 
 
-@dataclass
 class DiskStats:
+    """Counters of one run's use of the cache: the class's zeros until first counted."""
+
     hits: int = 0
     misses: int = 0
     stores: int = 0

@@ -23,6 +23,14 @@ from runtime.cpu_state import (
     offset_of,
 )
 from runtime.memory import GUARD, GUEST_BASE, WINDOW_BITS, WINDOW_MASK
+from translator.chain_abi import (
+    HOT_SKIP_SYMBOL,
+    LOOKUP_BITS,
+    LOOKUP_DECL,
+    LOOKUP_FOLD,
+    LOOKUP_SYMBOL,
+    UNIT_CC,
+)
 from translator.ir import Block, Builder, Function, Module, Val, const
 
 # Immediate offsets host_ptr adds after confining the base: the guards' slack covers them
@@ -46,32 +54,14 @@ def _sext_window(b: Builder, v: Val) -> Val:
 
 
 CHAIN = 0  # internal exit code: continue at next_pc through the lookup table
-# Units use a calling convention with no callee-saved registers: they only ever tail-call
-# each other, so saving and restoring six host registers on every unit entry and exit (what
-# the C convention does) bought nothing and cost ~12 instructions per transition.
-UNIT_CC = "preserve_nonecc"
-
-LOOKUP_BITS = 18
-# The slot index also folds in pc bits from 20 up: shared libraries are mapped at different
-# bases but functions sit at similar offsets in them, and a plain (pc >> 2) mod 2^N sends
-# such pairs to one slot, where two hot callees evict each other on every call.
-LOOKUP_FOLD = 20
-
-
-def lookup_slot(pc: int) -> int:
-    """The lookup-table slot of a guest pc (the Python twin of `lookup_index`)."""
-    return ((pc >> 2) ^ (pc >> LOOKUP_FOLD)) & ((1 << LOOKUP_BITS) - 1)
 
 
 def lookup_index(b: Builder, pc: Val) -> Val:
     """The lookup-table slot of pc, in IR."""
     mixed = b.xor(b.lshr(pc, const(I64, 2)), b.lshr(pc, const(I64, LOOKUP_FOLD)))
     return b.and_(mixed, const(I64, (1 << LOOKUP_BITS) - 1))
-LOOKUP_SYMBOL = "elfjit_lookup"
-LOOKUP_DECL = f"@{LOOKUP_SYMBOL} = external global [{1 << LOOKUP_BITS} x [2 x i64]]"
-# How many coming hot events baseline code absorbs without asking the dispatcher: set while
-# the optimizer is busy, when an ask would only be put off (Translator.promote).
-HOT_SKIP_SYMBOL = "elfjit_hot_skip"
+
+
 # Tags a guest access with its PC at no run-time cost (mark_fault_pc)
 STACKMAP = "llvm.experimental.stackmap"
 STACKMAP_DECL = f"declare void @{STACKMAP}(i64, i32, ...)"

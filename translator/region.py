@@ -10,7 +10,6 @@ directly, so discovery costs no disassembly.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
 from typing import Callable
 
 from translator.bitfields import bits, sext
@@ -52,15 +51,19 @@ def classify(word: int, pc: int) -> tuple[int, int | None]:
     return FALL, None
 
 
-@dataclass
 class Region:
-    entry: int
-    # guest block start -> list of instruction words in program order
-    blocks: dict[int, list[int]] = field(default_factory=dict)
-    ninsns: int = 0
-    # Addresses indirect branches in the unit may reach without leaving it (observed entries).
-    roots: tuple[int, ...] = ()
-    jumps_indirect: bool = False  # holds a BR (a jump, not a call or return): roots help it
+    """Guest blocks to translate as one unit (a plain class: dataclasses cost start-up time,
+    see translator.translator)."""
+
+    def __init__(self, entry: int, roots: tuple[int, ...] = ()) -> None:
+        self.entry = entry
+        # guest block start -> list of instruction words in program order
+        self.blocks: dict[int, list[int]] = {}
+        self.ninsns = 0
+        # Addresses indirect branches in the unit may reach without leaving it (observed
+        # entries).
+        self.roots = roots
+        self.jumps_indirect = False  # holds a BR (a jump, not a call or return): roots help it
 
 
 def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 1024,

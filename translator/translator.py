@@ -13,15 +13,14 @@ import ctypes
 import os
 import struct
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, TextIO
+from typing import TYPE_CHECKING, Callable, Iterable, TextIO
 
 from runtime.hashing import blake2b
 from runtime.memory import GUEST_BASE, PROT_EXEC, PROT_READ, PROT_WRITE, GuestMemory
 from translator import translator_fingerprint
 from translator.bundle import Bundle, BundleBuilder
+from translator.chain_abi import HOT_SKIP_SYMBOL, LOOKUP_BITS, LOOKUP_SYMBOL
 from translator.disk_cache import DiskCache
-from translator.lift_context import HOT_SKIP_SYMBOL, LOOKUP_BITS, LOOKUP_SYMBOL
 from translator.native import THREAD_KEY_SYMBOL, LookupTable, Native, thread_key
 from translator.objload import ObjectLoader
 from translator.region import Region, discover
@@ -36,36 +35,51 @@ ROOT_WINDOW = 4096  # how far from a hot entry observed entries are pulled into 
 MAX_ROOTS = 64
 
 
-@dataclass
+# The records below are plain classes, not dataclasses: making a dataclass execs the source
+# of its generated methods, ~1 ms per class, and the 17 on the warm-start path (with the
+# `inspect` import dataclasses brings) were a quarter of a warm hello's wall time.
+
+
 class Unit:
-    entry: int
-    code: int
-    lo: int  # lowest guest address it was lifted from
-    hi: int  # one past the highest
-    ninsns: int
-    nblocks: int
-    tier: str = "baseline"
-    level: int = 1
-    hot_threshold: int | None = None
-    key: bytes = b""
-    layout: tuple[tuple[int, int], ...] = ()  # (block address, instruction count)
-    roots: tuple[int, ...] = ()
+    """One translated unit: where its code is and what guest code it was made from."""
+
+    def __init__(self, entry: int, code: int, lo: int, hi: int, ninsns: int, nblocks: int,
+                 tier: str = "baseline", level: int = 1, hot_threshold: int | None = None,
+                 key: bytes = b"", layout: tuple[tuple[int, int], ...] = (),
+                 roots: tuple[int, ...] = ()) -> None:
+        self.entry = entry
+        self.code = code
+        self.lo = lo  # lowest guest address it was lifted from
+        self.hi = hi  # one past the highest
+        self.ninsns = ninsns
+        self.nblocks = nblocks
+        self.tier = tier
+        self.level = level
+        self.hot_threshold = hot_threshold
+        self.key = key
+        self.layout = layout  # (block address, instruction count)
+        self.roots = roots
+
+    def __repr__(self) -> str:
+        return (f"Unit(entry={self.entry:#x}, code={self.code:#x}, {self.tier} O{self.level}, "
+                f"{self.ninsns} insns)")
 
 
-@dataclass
 class Image:
     """A program image whose units are recorded for the next run: the program, its dynamic
     linker, each shared library's code mapping."""
 
-    key: bytes  # its manifest/bundle key (file identity, address, policy)
-    lo: int
-    hi: int
-    # Digest of everything its units depend on besides their own records (the executable
-    # bytes and ranges of [lo, hi), translator, window and table layout); None if the image
-    # is not eligible for a bundle (writable code)
-    validity: bytes | None
-    bundle: Bundle | None = None  # the pre-linked image installed at start-up, if any
-    dirty: bool = False  # an invalidation dropped some of its units during this run
+    def __init__(self, key: bytes, lo: int, hi: int, validity: bytes | None,
+                 bundle: Bundle | None = None) -> None:
+        self.key = key  # its manifest/bundle key (file identity, address, policy)
+        self.lo = lo
+        self.hi = hi
+        # Digest of everything its units depend on besides their own records (the
+        # executable bytes and ranges of [lo, hi), translator, window and table layout);
+        # None if the image is not eligible for a bundle (writable code)
+        self.validity = validity
+        self.bundle = bundle  # the pre-linked image installed at start-up, if any
+        self.dirty = False  # an invalidation dropped some of its units during this run
 
 
 BUCKET_BITS = 16
@@ -82,9 +96,12 @@ OPTIMIZER_SHARE = 0.5
 OPTIMIZER_ALLOWANCE_S = 1.0
 
 
-@dataclass
 class TierPolicy:
-    """How code is translated: the knobs users vary when benchmarking the cache."""
+    """How code is translated: the knobs users vary when benchmarking the cache.
+
+    Its repr, which names every knob, is part of the manifest keys (Machine.boot): the class
+    attributes are the defaults, and the keyword arguments given override them.
+    """
 
     baseline_insns: int = 64  # largest baseline unit, in guest instructions
     baseline_level: int = 1  # SROA + FastISel: cheap to compile
@@ -104,8 +121,24 @@ class TierPolicy:
     background: bool = True  # optimize hot regions on a worker thread, guest keeps running
     count_blocks: bool = False  # count executed guest blocks (lockstep units always do)
 
+    def __init__(self, **knobs: int | bool | None) -> None:
+        for name, value in knobs.items():
+            if name not in _POLICY_KNOBS:
+                raise TypeError(f"TierPolicy has no knob {name!r}")
+            setattr(self, name, value)
 
-@dataclass
+    def __repr__(self) -> str:
+        return f"TierPolicy({', '.join(f'{n}={getattr(self, n)!r}' for n in _POLICY_KNOBS)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TierPolicy) and repr(self) == repr(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaced
+
+
+_POLICY_KNOBS = tuple(TierPolicy.__annotations__)
+
+
 class TranslationStats:
     units: int = 0
     blocks: int = 0
@@ -126,7 +159,10 @@ class TranslationStats:
     background_jobs: int = 0  # regions optimized on the worker thread
     background_lift_s: float = 0.0
     promotions_put_off: int = 0  # hot exits that found the optimizer busy (they ask again)
-    by_tier: dict[str, int] = field(default_factory=dict)
+
+    def __init__(self) -> None:
+        # the counters start as the class attributes' zeros; `+=` makes them the instance's
+        self.by_tier: dict[str, int] = {}
 
 
 class Translator:
@@ -149,6 +185,8 @@ class Translator:
         self.native = Native(self._native_object(), self._link, self.lookup)
         self.units: dict[int, Unit] = {}
         self._replaced: list[Unit] = []  # units whose entry now runs other code
+        # Units installed other than from a pre-linked image: all a bundle can lack at exit
+        self._fresh: list[Unit] = []
         # Unit entries by 64 KiB bucket of the guest bytes they cover, so an mmap/munmap/
         # mprotect (ld.so makes dozens) looks at nearby units only, not all of them.
         self._buckets: dict[int, set[int]] = {}
@@ -481,9 +519,10 @@ class Translator:
                  switch: Callable[[int, int], object] | None = None) -> None:
         hi = max(a + 4 * len(ws) for a, ws in region.blocks.items())
         layout = tuple((a, len(ws)) for a, ws in region.blocks.items())
-        self._add_unit(Unit(region.entry, code, min(region.blocks), hi, region.ninsns,
-                            len(region.blocks), tier, level, hot_threshold, key, layout,
-                            region.roots), switch)
+        u = Unit(region.entry, code, min(region.blocks), hi, region.ninsns, len(region.blocks),
+                 tier, level, hot_threshold, key, layout, region.roots)
+        self._add_unit(u, switch)
+        self._fresh.append(u)
 
     def _add_unit(self, u: Unit, switch: Callable[[int, int], object] | None = None) -> None:
         pc, code, tier = u.entry, u.code, u.tier
@@ -630,17 +669,31 @@ class Translator:
         if self.disk is None:
             return
         for image in self._images:
-            self._lock.acquire()  # released below: the worker is stopped by now anyway
-            units = [u for u in self.units.values()
-                     if u.tier != "step" and image.lo <= u.lo and u.hi <= image.hi]
-            self._lock.release()
             if image.validity is None or image.dirty:
                 self.disk.drop_bundle(image.key)
-                self._put_manifest(image, units)
+                self._put_manifest(image, self._units_in(image, self.units.values()))
                 continue
-            left = self._save_bundle(image, units)
+            # An intact bundle lacks only units installed since (a python3.11 start-up
+            # scanned its 15,000 bundled units once per image, 40 ms, to find a few)
+            fresh = (self._units_in(image, self._fresh_units()) if image.bundle is not None
+                     else None)
+            if fresh == []:
+                continue
+            left = self._save_bundle(image, fresh)
             if left is not None:  # the bundle changed: the manifest lists what it lacks
                 self._put_manifest(image, left)
+
+    def _units_in(self, image: Image, units: Iterable[Unit]) -> list[Unit]:
+        """The units of `units` lifted from the image (lockstep's step units never count)."""
+        with self._lock:  # the worker is stopped by now, but a guest thread may still run
+            return [u for u in units
+                    if u.tier != "step" and image.lo <= u.lo and u.hi <= image.hi]
+
+    def _fresh_units(self) -> list[Unit]:
+        """The installed units that did not come from a pre-linked image, each entry once."""
+        with self._lock:
+            return list({u.entry: u for u in self._fresh if self.units.get(u.entry) is u}
+                        .values())
 
     def _put_manifest(self, image: Image, units: list[Unit]) -> None:
         assert self.disk is not None
@@ -648,20 +701,23 @@ class Translator:
             {"pc": u.entry, "tier": u.tier, "level": u.level, "hot": u.hot_threshold,
              "key": u.key.hex(), "layout": u.layout, "roots": u.roots} for u in units])
 
-    def _save_bundle(self, image: Image, units: list[Unit]) -> list[Unit] | None:
+    def _save_bundle(self, image: Image, fresh: list[Unit] | None) -> list[Unit] | None:
         """Link the units the image's bundle lacks into a new part after it and store that;
-        the units left out (objects an image cannot hold), or None if nothing changed."""
+        the units left out (objects an image cannot hold), or None if nothing changed.
+        `fresh`: the image's units that may be missing from its bundle (None: any of them)."""
         assert self.disk is not None and image.validity is not None
         old = image.bundle or Bundle(image.validity)
-        kept = {pc for pc, e in old.entries.items()
-                if (u := self.units.get(pc)) is not None and u.key == e[6]}
-        new = [u for u in units if u.entry not in kept]
+        entries = old.entries
+        new = [u for u in (fresh if fresh is not None
+                           else self._units_in(image, self.units.values()))
+               if (e := entries.get(u.entry)) is None or e[6] != u.key]
         if not new:
             return None
         seq = old.last_seq + 1
         if len(old.code) > 2 * old.live_bytes() + (1 << 20):
             # Mostly dead code (units replaced by optimized regions): start a new image from
             # the per-unit objects rather than keep growing this one.
+            units = self._units_in(image, self.units.values())
             self._objs.update(self.disk.get_many([u.key for u in units
                                                   if u.key not in self._objs]))
             old, new = Bundle(image.validity), units

@@ -22,6 +22,7 @@ instructions, so the flags are computed here and ORed into FPSR on a cold branch
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from runtime.fpenv import FPSR_DZC, FPSR_IDC, FPSR_IOC, FPSR_IXC, FPSR_OFC, FPSR_UFC
@@ -55,15 +56,21 @@ def rsqrt_estimate(a: int) -> int:
     return (b + 1) // 2
 
 
-RECIP_TABLE = [recip_estimate(256 + i) & 0xFF for i in range(256)]
-RSQRT_TABLE = [rsqrt_estimate(128 + i) & 0xFF for i in range(384)]
-assert all(256 <= recip_estimate(256 + i) < 512 for i in range(256))
-assert all(256 <= rsqrt_estimate(128 + i) < 512 for i in range(384))
+@functools.cache
+def estimate_table(which: str) -> tuple[int, ...]:
+    """estimate<7:0> for every input of the "recip" or "rsqrt" estimate. Built on first use:
+    the rsqrt search loop costs ~10 ms, which every run that lifts anything paid at import."""
+    if which == "recip":
+        full = [recip_estimate(256 + i) for i in range(256)]
+    else:
+        full = [rsqrt_estimate(128 + i) for i in range(384)]
+    assert all(256 <= e < 512 for e in full)  # bit 8 is always set: only 8 bits are stored
+    return tuple(e & 0xFF for e in full)
 
 
 def _lookup(b: Builder, which: str, idx: Val) -> Val:
     """table[idx] per lane, widened to idx's lane type (values 0..255: estimate<7:0>)."""
-    values = RECIP_TABLE if which == "recip" else RSQRT_TABLE
+    values = list(estimate_table(which))
     sym = const_table(b, f"{which}_estimate", values)
     return b.zext(table_lookup(b, sym, len(values), idx), idx.ty)
 
