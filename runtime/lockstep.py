@@ -1106,7 +1106,7 @@ class Lockstep:
         pre = regs_of(pre_raw)
         for addr, old in mirror.rollback():
             m.mem.write(addr, old)
-        tr.policy = dataclasses.replace(tr.policy, baseline_insns=1)
+        tr.policy = tr.policy.replace(baseline_insns=1)
         tr.units.clear()
         tr.native.clear()
         write_elfjit(cpu, pre)

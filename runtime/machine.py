@@ -228,7 +228,7 @@ class Machine:
                 ok = fpenv.execute(cpu, self.mem)
             elif reason == EXIT_HOT:
                 ok = translator.promote(cpu.pc, background=True, source=cpu.exit_info,
-                                        run_s=stats.exec_s)
+                                        run_s=stats.exec_s, regs=cpu.get_x)
             else:
                 if reason == EXIT_FAULT:
                     translator.locate_fault(cpu)

@@ -160,6 +160,34 @@ def test_call_and_return_chain_natively() -> None:
     assert sum(m.stats.exits.values()) - before < 10
 
 
+def test_a_call_through_a_register_is_taken_into_the_hot_region() -> None:
+    """A hot loop calling through a register (a qsort comparator) gets the function the
+    register pointed to when the region was built as one of its roots, guarded by the
+    region's switch over roots: when the register later points elsewhere, the call still
+    goes there. Expected x0: 2000 calls of f (+3) and 1000 of g (+5)."""
+    m = _machine()
+    policy = m.translator.policy
+    saved = policy.hot_threshold, policy.background
+    policy.hot_threshold, policy.background = 64, False
+    asm = """
+        mov x0, #0; mov x19, #3000; adr x20, f
+    loop: blr x20
+        sub x19, x19, #1; cmp x19, #1000; b.ne same; adr x20, g
+    same: cbnz x19, loop; b done
+    f: add x0, x0, #3; ret
+    g: add x0, x0, #5; ret
+    done: nop
+    """
+    try:
+        assert _run(asm) == EXIT_BRK
+    finally:
+        policy.hot_threshold, policy.background = saved
+    assert m.cpu.get_x(0) == 2000 * 3 + 1000 * 5
+    f_word = assemble("add x0, x0, #3")
+    optimized = [u for u in m.translator.units.values() if u.tier == "optimized"]
+    assert any(m.mem.read(r, 4) == f_word for u in optimized for r in u.roots), optimized
+
+
 def test_stack_register_is_kept() -> None:
     m = _machine()
     m.cpu.sp = STACK + 0x1000

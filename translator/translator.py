@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, TextIO
 from runtime.hashing import blake2b
 from runtime.memory import GUEST_BASE, PROT_EXEC, PROT_READ, PROT_WRITE, GuestMemory
 from translator import translator_fingerprint
-from translator.bundle import Bundle, BundleBuilder
+from translator.bundle import Bundle, BundleBuilder, pack_layout, unpack_layout
 from translator.chain_abi import HOT_SKIP_SYMBOL, LOOKUP_BITS, LOOKUP_SYMBOL
 from translator.disk_cache import DiskCache
 from translator.native import THREAD_KEY_SYMBOL, LookupTable, Native, thread_key
@@ -33,6 +33,14 @@ if TYPE_CHECKING:
 
 ROOT_WINDOW = 4096  # how far from a hot entry observed entries are pulled into its region
 MAX_ROOTS = 64
+BLR_WORD = 0xD63F0000  # BLR Xn, with Rn (bits 9:5) zero
+# Largest function an optimized region takes in as the likely target of a call through a
+# register (Translator._indirect_callees)
+MAX_CALLEE_INSNS = 48
+# ... and only from this near: a unit spans its lowest to highest guest address, which the
+# invalidation index covers bucket by bucket and which must lie in one program image for the
+# unit to be kept in that image's bundle (a callback in another library is not taken in).
+MAX_CALLEE_DISTANCE = 1 << 24
 
 
 # The records below are plain classes, not dataclasses: making a dataclass execs the source
@@ -45,7 +53,7 @@ class Unit:
 
     def __init__(self, entry: int, code: int, lo: int, hi: int, ninsns: int, nblocks: int,
                  tier: str = "baseline", level: int = 1, hot_threshold: int | None = None,
-                 key: bytes = b"", layout: tuple[tuple[int, int], ...] = (),
+                 key: bytes = b"", layout: tuple[tuple[int, int], ...] | bytes = (),
                  roots: tuple[int, ...] = ()) -> None:
         self.entry = entry
         self.code = code
@@ -57,8 +65,19 @@ class Unit:
         self.level = level
         self.hot_threshold = hot_threshold
         self.key = key
-        self.layout = layout  # (block address, instruction count)
+        # (block address, instruction count), or that packed (bundle.pack_layout): units from
+        # a pre-linked image keep it packed until someone asks
+        self._layout: tuple[tuple[int, int], ...] | bytes = layout
         self.roots = roots
+
+    @property
+    def layout(self) -> tuple[tuple[int, int], ...]:
+        if isinstance(self._layout, bytes):
+            self._layout = unpack_layout(self._layout)
+        return self._layout
+
+    def packed_layout(self) -> bytes:
+        return self._layout if isinstance(self._layout, bytes) else pack_layout(self._layout)
 
     def __repr__(self) -> str:
         return (f"Unit(entry={self.entry:#x}, code={self.code:#x}, {self.tier} O{self.level}, "
@@ -129,6 +148,10 @@ class TierPolicy:
 
     def __repr__(self) -> str:
         return f"TierPolicy({', '.join(f'{n}={getattr(self, n)!r}' for n in _POLICY_KNOBS)})"
+
+    def replace(self, **changes: int | bool | None) -> TierPolicy:
+        """A copy with some knobs changed."""
+        return TierPolicy(**{**{n: getattr(self, n) for n in _POLICY_KNOBS}, **changes})
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TierPolicy) and repr(self) == repr(other)
@@ -289,13 +312,15 @@ class Translator:
         return bg.busy_s > OPTIMIZER_SHARE * run_s + OPTIMIZER_ALLOWANCE_S
 
     def promote(self, pc: int, background: bool = False, source: int | None = None,
-                run_s: float = 0.0) -> bool:
+                run_s: float = 0.0, regs: Callable[[int], int] | None = None) -> bool:
         """Replace whatever runs at pc with an optimized region starting there.
 
         With `background` (a hot exit, when the policy allows it) a region that is neither in
         memory nor on disk is compiled on the worker thread and baseline code keeps running.
         `source` is the entry of the unit whose loop became hot: if the new region does not
         take that unit's code in, it is promoted as well (it runs as often as the loop).
+        `regs(n)` reads guest register Xn as the hot code left it: where the region calls
+        through a register (BLR), its value there names the likely callee.
         """
         with self._lock:
             background = background and self.policy.background
@@ -303,7 +328,7 @@ class Translator:
                 self.stats.promotions_put_off += 1
                 self.hot_skip.value = HOT_SKIP_WHILE_BUSY
                 return self._keep_baseline(pc)
-            ok, region = self._promote(pc, background)
+            ok, region = self._promote(pc, background, regs)
             if ok and source is not None and source != pc and region is not None:
                 u = self.units.get(source)
                 covered = any(a <= source < a + 4 * len(ws) for a, ws in region.blocks.items())
@@ -311,7 +336,8 @@ class Translator:
                     self._promote(source, background)
             return ok
 
-    def _promote(self, pc: int, background: bool) -> tuple[bool, Region | None]:
+    def _promote(self, pc: int, background: bool,
+                 regs: Callable[[int], int] | None = None) -> tuple[bool, Region | None]:
         u = self.units.get(pc)
         if u is not None and u.tier == "optimized":
             self.native.set_entry(pc, u.code)
@@ -330,15 +356,40 @@ class Translator:
             near = sorted((e for e in self.units if e != pc and abs(e - pc) <= ROOT_WINDOW),
                           key=lambda e: abs(e - pc))[:MAX_ROOTS]
             roots = tuple(sorted(near))
+        calls = self._indirect_callees(probe, regs) if regs is not None else ()
         region = probe
-        if roots:
+        if roots or calls:
             t0 = time.perf_counter()
-            region = discover(pc, self._fetch, p.indirect_insns, roots=roots,
+            region = discover(pc, self._fetch,
+                              p.indirect_insns if probe.jumps_indirect else p.hot_insns,
+                              roots=tuple(sorted({*roots, *calls})),
                               call_depth=p.inline_depth)
             self.stats.discover_s += time.perf_counter() - t0
         ok = self._translate(pc, "optimized", p.indirect_insns, p.hot_level, None, roots, region,
                              defer=background)
         return ok, region
+
+    def _indirect_callees(self, probe: Region, regs: Callable[[int], int]) -> tuple[int, ...]:
+        """Roots that take the region's calls through registers inside it: for each BLR, the
+        function its register points to now, if small (a qsort comparator), and the return
+        site. The region's indirect branches switch over its roots (jump_indirect), so a
+        call to another function, or a return elsewhere, still leaves the region correctly;
+        a call that goes where it went when the region was built no longer exits twice per
+        call (glibc's merge sort spent most of its time on those two exits)."""
+        out: list[int] = []
+        for addr, words in probe.blocks.items():
+            w = words[-1]
+            if w & 0xFFFFFC1F != BLR_WORD or (n := (w >> 5) & 31) == 31:
+                continue
+            target = regs(n)
+            if (target & 3 or abs(target - probe.entry) > MAX_CALLEE_DISTANCE
+                    or self._fetch(target) is None):
+                continue
+            callee = discover(target, self._fetch, MAX_CALLEE_INSNS)
+            if callee.ninsns >= MAX_CALLEE_INSNS or callee.jumps_indirect:
+                continue  # large, or itself dispatching: not worth its place in the region
+            out += (target, addr + 4 * len(words))
+        return tuple(out)
 
     def _key(self, region: Region, tier: str, level: int, hot_threshold: int | None) -> bytes:
         """Everything the unit's machine code depends on (DESIGN invariant 4)."""
@@ -656,7 +707,7 @@ class Translator:
             code = base + off
             sizes[code] = size
             loaded[key] = code
-            add(Unit(pc, code, lo, hi, ninsns, len(layout), tier, level, hot, key, layout,
+            add(Unit(pc, code, lo, hi, ninsns, len(layout) >> 4, tier, level, hot, key, layout,
                      roots))
         self.stats.link_s += time.perf_counter() - t0
         self.stats.bundled += len(bundle.entries)
@@ -726,7 +777,7 @@ class Translator:
         for u in new:
             obj = self._objs.get(u.key)
             if obj is None or not builder.add(obj, self._name(u.entry, u.key), (
-                    u.entry, u.tier, u.level, u.hot_threshold, u.key, tuple(u.layout),
+                    u.entry, u.tier, u.level, u.hot_threshold, u.key, u.packed_layout(),
                     tuple(u.roots), u.lo, u.hi, u.ninsns)):
                 left.append(u)
         if builder.entries:

@@ -92,8 +92,11 @@ def _sbox() -> list[int]:
     return out
 
 
-SBOX = _sbox()
-INV_SBOX = sorted(range(256), key=SBOX.__getitem__)
+@functools.cache
+def aes_tables() -> tuple[list[int], list[int]]:
+    """(S-box, inverse S-box), built on first use rather than by every run that lifts."""
+    sbox = _sbox()
+    return sbox, sorted(range(256), key=sbox.__getitem__)
 
 
 def const_table(b: Builder, name: str, values: list[int], elt: str = "i8") -> str:
@@ -177,9 +180,10 @@ def aes(ctx: LiftContext, w: int) -> None:
         return
     s = b.bitcast(state, V16)
     if op == 0:
-        r = table_lookup(b, const_table(b, "aes_sbox", SBOX), 256, _byte_perm(b, s, _SHIFT_ROWS))
+        r = table_lookup(b, const_table(b, "aes_sbox", aes_tables()[0]), 256,
+                         _byte_perm(b, s, _SHIFT_ROWS))
     elif op == 1:
-        r = table_lookup(b, const_table(b, "aes_inv_sbox", INV_SBOX), 256,
+        r = table_lookup(b, const_table(b, "aes_inv_sbox", aes_tables()[1]), 256,
                          _byte_perm(b, s, _INV_SHIFT_ROWS))
     elif op == 2:
         r = _mix_columns(b, s)

@@ -13,6 +13,8 @@ through SM4E against Unicorn's "max" CPU model.
 
 from __future__ import annotations
 
+import functools
+
 from translator.ir import Builder, Val, const
 from translator.isa.crypto import const_table, gf_inverses, table_lookup
 from translator.isa.registry import bits, insn
@@ -48,7 +50,10 @@ def _sm4_sbox() -> list[int]:
     return [_affine(inv[_affine(x)]) for x in range(256)]
 
 
-SM4_SBOX = _sm4_sbox()
+@functools.cache
+def sm4_sbox() -> list[int]:
+    """The SM4 S-box, built on first use (~5 ms that every run that lifts paid at import)."""
+    return _sm4_sbox()
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -153,7 +158,7 @@ def _sm4_rounds(ctx: LiftContext, state: list[Val], keys: list[Val], rots: tuple
         list[Val]:
     """Four SM4 rounds: X4 = X0 ^ L(S(X1 ^ X2 ^ X3 ^ K)), with L the xor of rotations `rots`."""
     b = ctx.b
-    sym = const_table(b, "sm4_sbox", SM4_SBOX)
+    sym = const_table(b, "sm4_sbox", sm4_sbox())
     x = list(state)
     for k in keys:
         t = _xor(b, x[3], x[2], x[1], k)

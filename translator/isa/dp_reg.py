@@ -4,6 +4,8 @@ compare and select, 1-, 2- and 3-source operations including division and CRC32/
 
 from __future__ import annotations
 
+import functools
+
 from translator.ir import Val, const
 from translator.isa.dp_imm import add_sub, add_with_carry, ity
 from translator.isa.registry import bit, bits, insn
@@ -217,8 +219,9 @@ def _crc_bit_terms(poly: int, size: int) -> list[int]:
     return out
 
 
-_CRC_TERMS = {(c, s): _crc_bit_terms(_POLY_REFLECTED[c], s)
-              for c in (0, 1) for s in (8, 16, 32, 64)}
+@functools.cache
+def _crc_terms(castagnoli: int, size: int) -> list[int]:
+    return _crc_bit_terms(_POLY_REFLECTED[castagnoli], size)
 
 
 def _crc32(ctx: LiftContext, acc: Val, val: Val, castagnoli: int, size: int) -> Val:
@@ -229,7 +232,7 @@ def _crc32(ctx: LiftContext, acc: Val, val: Val, castagnoli: int, size: int) -> 
     t = b.xor(b.zext(acc, wide), b.zext(b.trunc(val, sty), wide))
     low = b.trunc(t, sty)
     mask = b.bitcast(low, f"<{size} x i1>")
-    terms = ", ".join(f"i32 {const('i32', k).ref}" for k in _CRC_TERMS[castagnoli, size])
+    terms = ", ".join(f"i32 {const('i32', k).ref}" for k in _crc_terms(castagnoli, size))
     vec = Val(f"<{terms}>", f"<{size} x i32>")
     picked = b.select(mask, vec, Val("zeroinitializer", vec.ty))
     r = b.intrinsic(f"llvm.vector.reduce.xor.v{size}i32", "i32", [picked])
