@@ -31,7 +31,7 @@ BROKEN_ADD = textwrap.dedent('''
                     rd = w & 31
                     ctx.set_xsp(rd, ctx.b.add(ctx.xsp(rd), const("i64", 1)))
             registry.FORMS[i] = dataclasses.replace(form, lifter=broken)
-    registry._cache.clear()
+    registry.reset_lookup()
     from runtime.cli import main
     # --no-cache: code from the broken lifter must neither come from nor go to the cache
     sys.exit(main(["--no-cache", "--difftest", "unicorn", *sys.argv[1:]]))

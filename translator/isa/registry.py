@@ -34,7 +34,12 @@ class Form:
 
 FORMS: list[Form] = []
 _cache: dict[int, Form | None] = {}
-_sorted = False  # FORMS is in lookup order (most specific first)
+# FORMS most specific first (stable: equal ones keep registration order), made on the first
+# lookup: sorting after each of ~170 registrations cost ~5 ms of every run that lifts. A new
+# list, never FORMS sorted in place: the guest thread and the optimizer's worker look up
+# concurrently, and a list being sorted in place looks empty to another thread (a lookup
+# then found no form and cached the word as undefined).
+_ordered: list[Form] | None = None
 
 
 def parse_pattern(pattern: str) -> tuple[int, int]:
@@ -59,26 +64,31 @@ def insn(*patterns: str, name: str | None = None) -> Callable[[Lifter], Lifter]:
         for pat in patterns:
             mask, value = parse_pattern(pat)
             FORMS.append(Form(mask, value, fn, name or fn.__name__, family))
-        global _sorted
-        _cache.clear()
-        _sorted = False  # lookup() sorts: sorting after each of ~170 registrations cost ~5 ms
+        reset_lookup()
         return fn
 
     return deco
 
 
+def reset_lookup() -> None:
+    """Forget what lookup() worked out, after FORMS changed."""
+    global _ordered
+    _cache.clear()
+    _ordered = None
+
+
 def lookup(word: int) -> Form | None:
     """The most specific registered form matching `word`, or None."""
+    global _ordered
     try:
         return _cache[word]
     except KeyError:
         pass
-    global _sorted
-    if not _sorted:
-        FORMS.sort(key=lambda f: -f.specificity)  # stable: equal ones keep registration order
-        _sorted = True
+    ordered = _ordered
+    if ordered is None:
+        ordered = _ordered = sorted(FORMS, key=lambda f: -f.specificity)
     found = None
-    for f in FORMS:
+    for f in ordered:
         if word & f.mask == f.value:
             found = f
             break
