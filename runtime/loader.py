@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+from typing import NamedTuple
 
 from runtime.hashing import blake2b
 from runtime.memory import (
@@ -76,59 +77,52 @@ class LoadError(Exception):
         self.status = status
 
 
-class LoadedImage:
-    """A program placed in guest memory, ready to boot (plain classes here: dataclasses cost
-    start-up time, see translator.translator)."""
+class LoadedImage(NamedTuple):
+    """A program placed in guest memory, ready to boot.
 
-    def __init__(self, entry: int, sp: int, load_bias: int, phdr: int, brk: int, path: str,
-                 digest: bytes = b"", lo: int = 0, hi: int = 0, sysroot: str | None = None,
-                 extra: list[tuple[bytes, int, int]] | None = None) -> None:
-        self.entry = entry
-        self.sp = sp
-        self.load_bias = load_bias
-        self.phdr = phdr
-        self.brk = brk
-        self.path = path
-        self.digest = digest  # of the file's bytes: identifies the image for warm start-up
-        self.lo = lo  # guest range the image's segments occupy
-        self.hi = hi
-        self.sysroot = sysroot  # the arm64 root the dynamic linker came from, if any
-        # (digest, lo, hi) of other images mapped at start-up (the dynamic linker)
-        self.extra = extra if extra is not None else []
+    The loader's records are NamedTuples, not dataclasses: making a dataclass execs the
+    source of its generated methods, ~1 ms a class at start-up (translator.translator)."""
+
+    entry: int
+    sp: int
+    load_bias: int
+    phdr: int
+    brk: int
+    path: str
+    digest: bytes  # of the file's bytes: identifies the image for warm start-up
+    lo: int  # guest range the image's segments occupy
+    hi: int
+    sysroot: str | None  # the arm64 root the dynamic linker came from, if any
+    # (digest, lo, hi) of other images mapped at start-up (the dynamic linker)
+    extra: list[tuple[bytes, int, int]]
 
 
 _MACHINES = {EM_X86_64: "x86-64", 3: "i386", 40: "ARM (32-bit)", 243: "RISC-V", 8: "MIPS",
              20: "PowerPC", 21: "PowerPC64", 22: "S/390", 2: "SPARC"}
 
 
-class Segment:
+class Segment(NamedTuple):
     """One program header."""
 
-    __slots__ = ("type", "flags", "offset", "vaddr", "filesz", "memsz")
-
-    def __init__(self, type: int, flags: int, offset: int, vaddr: int, filesz: int,
-                 memsz: int) -> None:
-        self.type = type
-        self.flags = flags
-        self.offset = offset
-        self.vaddr = vaddr
-        self.filesz = filesz
-        self.memsz = memsz
+    type: int
+    flags: int
+    offset: int
+    vaddr: int
+    filesz: int
+    memsz: int
 
 
-class ElfImage:
+class ElfImage(NamedTuple):
     """What loading needs from an ELF64 file: its header fields, program headers and bytes."""
 
-    def __init__(self, data: bytes, type: int, machine: int, entry: int, phoff: int,
-                 phentsize: int, phnum: int, segments: list[Segment]) -> None:
-        self.data = data
-        self.type = type
-        self.machine = machine
-        self.entry = entry
-        self.phoff = phoff
-        self.phentsize = phentsize
-        self.phnum = phnum
-        self.segments = segments
+    data: bytes
+    type: int
+    machine: int
+    entry: int
+    phoff: int
+    phentsize: int
+    phnum: int
+    segments: list[Segment]
 
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")

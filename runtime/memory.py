@@ -24,7 +24,7 @@ import errno
 import mmap as _mmap
 import os
 from bisect import bisect_right
-from typing import Callable
+from typing import Callable, NamedTuple
 
 WINDOW_BITS = 40
 WINDOW_SIZE = 1 << WINDOW_BITS
@@ -76,22 +76,15 @@ def page_up(x: int) -> int:
     return (x + PAGE - 1) & ~(PAGE - 1)
 
 
-class Mapping:
-    """One guest mapping (a plain class: dataclasses cost start-up time, see
+class Mapping(NamedTuple):
+    """One guest mapping (a NamedTuple: dataclasses cost start-up time, see
     translator.translator)."""
 
-    __slots__ = ("start", "end", "prot", "name", "offset")
-
-    def __init__(self, start: int, end: int, prot: int, name: str = "",
-                 offset: int = 0) -> None:
-        self.start = start
-        self.end = end
-        self.prot = prot
-        self.name = name
-        self.offset = offset  # file offset, for /proc/self/maps
-
-    def __repr__(self) -> str:
-        return f"Mapping({self.start:#x}-{self.end:#x} {self.perms()} {self.name!r})"
+    start: int
+    end: int
+    prot: int
+    name: str = ""
+    offset: int = 0  # file offset, for /proc/self/maps
 
     def perms(self) -> str:
         return (

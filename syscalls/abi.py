@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from runtime.cpu_state import CPUState
@@ -100,17 +100,13 @@ class SyscallContext:
 
 # strace argument kinds: "int" signed decimal, "hex", "ptr", "str" (guest C string), "fd",
 # "oflags", "size", "mode" (octal), "buf" (shown as pointer; contents on write)
-class SyscallDef:
+class SyscallDef(NamedTuple):
     """One table entry: the number, the name and argument kinds strace shows, the handler."""
 
-    __slots__ = ("nr", "name", "args", "handler")
-
-    def __init__(self, nr: int, name: str, args: tuple[str, ...],
-                 handler: Callable[..., int]) -> None:
-        self.nr = nr
-        self.name = name
-        self.args = args  # "kind" or "name:kind"
-        self.handler = handler
+    nr: int
+    name: str
+    args: tuple[str, ...]  # "kind" or "name:kind"
+    handler: Callable[..., int]
 
 
 TABLE: dict[int, SyscallDef] = {}
