@@ -187,6 +187,7 @@ class Machine:
             return
         key = self._image_key(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, offset, start)
         self.translator.prefetch(key, start, end & ~0xFFF)
+
     def close(self) -> None:
         """Commit what this run added to the on-disk cache, and the image's unit manifest."""
         # Waiting for queued optimizations fills the cache for the next run, but should not

@@ -374,8 +374,9 @@ class Translator:
         function its register points to now, if small (a qsort comparator), and the return
         site. The region's indirect branches switch over its roots (jump_indirect), so a
         call to another function, or a return elsewhere, still leaves the region correctly;
-        a call that goes where it went when the region was built no longer exits twice per
-        call (glibc's merge sort spent most of its time on those two exits)."""
+        a call that goes where it went when the region was built no longer passes through
+        two other units (the callee's and the return site's, each entered and left through
+        the lookup table: in glibc's merge sort they took most of the samples)."""
         out: list[int] = []
         for addr, words in probe.blocks.items():
             w = words[-1]
