@@ -220,3 +220,38 @@ def test_bundle_parts_join_only_where_they_continue() -> None:
     b = Bundle.from_parts(ok, [rewrite, part(2, 32, b"C" * 16, 0x3000, other)])
     assert b is not None and set(b.entries) == {0x2000}
     assert Bundle.from_parts(other, [rewrite]) is None
+
+
+def test_eviction_keeps_the_bundle_a_run_just_wrote(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the size bound, eviction goes by last use across units and bundles: the bundle a
+    run has just written outlives units no run has used for days. (Evicting all bundles
+    before any unit deleted it at once whenever the units alone filled the bound.) Sizes
+    and times are chosen here: 30 old units of 10 kB, a bound of 200 kB, one 50 kB bundle,
+    so the 15 newest units fit beside the bundle."""
+    import translator.disk_cache as dc
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(dc.time, "time", lambda: clock[0])
+    cache = dc.DiskCache(tmp_path, max_bytes=200_000)
+    for i in range(30):  # unit i last used at second i
+        clock[0] += 1
+        cache.put(i.to_bytes(20, "little"), bytes([i]) * 10_000)
+    cache.flush()
+    clock[0] += 5 * 86_400  # days later, a run writes its image's bundle
+    cache.put_bundle_part(b"image", 0, 0, b"meta", b"\x90" * 49_996)  # 50 kB with its meta
+    cache.flush()
+    cache.prune(200_000)
+    assert [p[0] for p in cache.get_bundle_parts(b"image")] == [0]
+    kept = [i for i in range(30) if cache.get(i.to_bytes(20, "little")) is not None]
+    sizes = cache._db.execute("SELECT (SELECT SUM(size) FROM units), "
+                              "(SELECT SUM(size) FROM bundle_parts)").fetchone()
+    assert sum(sizes) <= 200_000
+    assert kept == list(range(15, 30)), kept
+    # a later run that installs the bundle renews its time, as a hit renews a unit's
+    clock[0] += 2 * 86_400
+    assert cache.get_bundle_parts(b"image")
+    cache.flush()
+    (updated,) = cache._db.execute("SELECT updated FROM bundle_parts").fetchone()
+    assert updated == clock[0]
+    cache.close()
