@@ -720,6 +720,7 @@ class Translator:
         units a bundle cannot hold."""
         if self.disk is None:
             return
+        fresh_units = self._fresh_units()
         for image in self._images:
             if image.validity is None or image.dirty:
                 self.disk.drop_bundle(image.key)
@@ -727,8 +728,7 @@ class Translator:
                 continue
             # An intact bundle lacks only units installed since (a python3.11 start-up
             # scanned its 15,000 bundled units once per image, 40 ms, to find a few)
-            fresh = (self._units_in(image, self._fresh_units()) if image.bundle is not None
-                     else None)
+            fresh = self._units_in(image, fresh_units) if image.bundle is not None else None
             if fresh == []:
                 continue
             left = self._save_bundle(image, fresh)
