@@ -188,6 +188,35 @@ def test_a_call_through_a_register_is_taken_into_the_hot_region() -> None:
     assert any(m.mem.read(r, 4) == f_word for u in optimized for r in u.roots), optimized
 
 
+def test_a_leaf_called_through_a_plt_stub_is_taken_into_the_hot_region() -> None:
+    """A hot loop calling a small leaf function through a PLT stub (adrp/ldr/add/br x17)
+    gets the stub, the function its GOT slot names when the region is built and the return
+    site as roots. When the slot is later pointed at another function, the call goes there.
+    Expected x0: 2000 calls of f (+3) and 1000 of g (+5)."""
+    m = _machine()
+    policy = m.translator.policy
+    saved = policy.hot_threshold, policy.background
+    policy.hot_threshold, policy.background = 64, False
+    asm = f"""
+        mov x0, #0; mov x19, #3000; mov x21, #{DATA}; adr x20, f; str x20, [x21]
+    loop: bl stub
+        sub x19, x19, #1; cmp x19, #1000; b.ne same; adr x20, g; str x20, [x21]
+    same: cbnz x19, loop; b done
+    stub: adrp x16, {DATA}; ldr x17, [x16, #0]; add x16, x16, #0; br x17
+    f: add x0, x0, #3; ret
+    g: add x0, x0, #5; ret
+    done: nop
+    """
+    try:
+        assert _run(asm) == EXIT_BRK
+    finally:
+        policy.hot_threshold, policy.background = saved
+    assert m.cpu.get_x(0) == 2000 * 3 + 1000 * 5
+    f_word = assemble("add x0, x0, #3")
+    optimized = [u for u in m.translator.units.values() if u.tier == "optimized"]
+    assert any(m.mem.read(r, 4) == f_word for u in optimized for r in u.roots), optimized
+
+
 def test_stack_register_is_kept() -> None:
     m = _machine()
     m.cpu.sp = STACK + 0x1000
