@@ -10,6 +10,10 @@ measures start-up) is built natively and for aarch64 and run by four runners:
                 policy filled, so nothing should need translating (the table flags a warm run
                 that still compiled code)
 
+After every elfjit run the harness waits for the run's finisher (translator/finisher.py: the
+hot regions it left are compiled in a detached process after it exits) before timing anything
+else, and reports that wait as `after exit s` in elfjit's split.
+
 The warm cache of a kernel is the one its first elfjit-cold run left behind (cold runs before
 warm in the first repetition); only when no cold run precedes it does the harness fill it with
 an extra, untimed run. Either way the filling run is never part of the warm timings. All cache

@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     tier.add_argument("--no-background", action="store_true",
                       help="optimize hot regions synchronously, stopping the guest meanwhile "
                       "(default: on a worker thread while baseline code keeps running)")
+    tier.add_argument("--no-finisher", action="store_true",
+                      help="at exit, wait a little for unfinished optimizations instead of "
+                      "compiling them in a detached low-priority process for the next run "
+                      "(the default, with a cache)")
     tier.add_argument("--count-blocks", action="store_true",
                       help="count executed guest blocks for --stats (costs baseline code "
                       "~6%%; its translations are cached apart)")
@@ -266,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
                         indirect_insns=args.indirect_region_insns,
                         hot_level=args.hot_opt, inline_depth=max(0, args.inline_depth),
                         background=not args.no_background, count_blocks=args.count_blocks)
-    opts = Options(strace=args.strace, stats=args.stats or bool(args.stats_json), policy=policy)
+    opts = Options(strace=args.strace, stats=args.stats or bool(args.stats_json), policy=policy,
+                   finisher=not args.no_finisher)
     try:
         machine = Machine(opts, exe_path=os.path.abspath(args.program), disk=open_cache(args))
     except WindowError as e:

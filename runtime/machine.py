@@ -53,10 +53,12 @@ class Options:
     """What the CLI chose (a plain class: see translator.translator on dataclasses)."""
 
     def __init__(self, strace: bool = False, stats: bool = False,
-                 policy: TierPolicy | None = None) -> None:
+                 policy: TierPolicy | None = None, finisher: bool = True) -> None:
         self.strace = strace
         self.stats = stats
         self.policy = policy if policy is not None else TierPolicy()
+        # Unfinished hot regions are compiled after exit (translator/finisher.py)
+        self.finisher = finisher
 
 
 class RunStats:
@@ -190,12 +192,17 @@ class Machine:
 
     def close(self) -> None:
         """Commit what this run added to the on-disk cache, and the image's unit manifest."""
-        # Waiting for queued optimizations fills the cache for the next run, but should not
-        # make a short run much longer: a quarter of the run's time (at least 0.2 s).
-        self.translator.finish(budget=max(0.2, 0.25 * self.stats.wall_s))
-        if self.translator.disk is not None:
-            self.translator.save_manifest()
-            self.translator.disk.close()
+        # With a disk cache, what the optimizer has not finished is compiled after this
+        # process by the finisher (translator/finisher.py). Without one, waiting for queued
+        # optimizations is all there is, and should not make a short run much longer: a
+        # quarter of the run's time (at least 0.2 s).
+        t = self.translator
+        hand_over = t.disk is not None and t.policy.background and self.options.finisher
+        t.finish(budget=max(0.2, 0.25 * self.stats.wall_s), hand_over=hand_over)
+        if t.disk is not None:
+            t.save_manifest()
+            t.disk.close()
+            t.spawn_finisher()
 
     # ------------------------------------------------------------------ raw execution
     def run_raw(self, cpu: CPUState | None = None, stats: RunStats | None = None) -> int:

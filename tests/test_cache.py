@@ -20,9 +20,13 @@ def _elfjit(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _run_stats(cache: Path, tmp: Path, name: str, *prog: str) -> tuple[str, dict]:
+    """One run, then the wait for its finisher: what the next run finds is then settled."""
+    from translator.finisher import wait_for_finisher
+
     stats = tmp / f"{name}.json"
     r = _elfjit("--cache-dir", str(cache), "--stats-json", str(stats), *prog)
     assert r.returncode == 0, r.stderr
+    wait_for_finisher(cache)
     return r.stdout, json.loads(stats.read_text())
 
 
@@ -56,6 +60,41 @@ def test_shared_libraries_are_prefetched(tmp_path: Path) -> None:
     assert warm["guest_insns_compiled"] == 0
     assert warm["units_prefetched"] > 0.9 * cold["exits"]["translate"]
     assert warm["exits"].get("translate", 0) < 0.1 * cold["exits"]["translate"]
+
+
+# The optimizer takes the first hot region and is then always busy: every later one is put off
+BUSY_OPTIMIZER = ("import translator.translator as t; t.MAX_BACKLOG = 0; "
+                  "from runtime.cli import entry; entry()")
+
+
+@pytest.mark.parametrize("finisher", [True, False])
+def test_regions_put_off_are_compiled_after_exit_for_the_next_run(tmp_path: Path,
+                                                                  finisher: bool) -> None:
+    """A run whose optimizer was too busy for some hot regions lists them in its image's
+    manifest and hands them to the finisher, which compiles them after the process has gone:
+    the next run installs them at start-up (from the manifest: they are in no bundle yet).
+    With --no-finisher nothing is listed, and the next run installs only the bundle."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from conftest import build_guest
+
+    from translator.finisher import wait_for_finisher
+
+    prog = str(build_guest("kernels_int", "O2", "aarch64"))
+    native = subprocess.run([str(build_guest("kernels_int", "O2", "native"))],
+                            capture_output=True, text=True, timeout=300).stdout
+    cache = tmp_path / "cache"
+    stats1 = tmp_path / "run1.json"
+    r = subprocess.run([sys.executable, "-c", BUSY_OPTIMIZER, "--cache-dir", str(cache),
+                        "--stats-json", str(stats1), *([] if finisher else ["--no-finisher"]),
+                        prog], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == native
+    assert json.loads(stats1.read_text())["promotions_put_off"] > 0
+    wait_for_finisher(cache)
+    out, warm = _run_stats(cache, tmp_path, "run2", prog)
+    assert out == native
+    from_manifest = warm["units_prefetched"] - warm["units_from_bundles"]
+    assert (from_manifest > 0) == finisher, warm
 
 
 def test_corrupt_entries_are_dropped_and_retranslated(tmp_path: Path) -> None:

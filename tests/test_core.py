@@ -160,49 +160,36 @@ def test_call_and_return_chain_natively() -> None:
     assert sum(m.stats.exits.values()) - before < 10
 
 
-def test_a_call_through_a_register_is_taken_into_the_hot_region() -> None:
-    """A hot loop calling through a register (a qsort comparator) gets the function the
-    register pointed to when the region was built as one of its roots, guarded by the
-    region's switch over roots: when the register later points elsewhere, the call still
-    goes there. Expected x0: 2000 calls of f (+3) and 1000 of g (+5)."""
-    m = _machine()
-    policy = m.translator.policy
-    saved = policy.hot_threshold, policy.background
-    policy.hot_threshold, policy.background = 64, False
-    asm = """
+# A hot loop calling f 2000 times and g 1000 times, the callee switched after 2000 calls:
+# through a register (a qsort comparator), and through a PLT stub whose GOT slot is switched.
+CALLEE_SWITCH = {
+    "blr": """
         mov x0, #0; mov x19, #3000; adr x20, f
     loop: blr x20
         sub x19, x19, #1; cmp x19, #1000; b.ne same; adr x20, g
     same: cbnz x19, loop; b done
-    f: add x0, x0, #3; ret
-    g: add x0, x0, #5; ret
-    done: nop
-    """
-    try:
-        assert _run(asm) == EXIT_BRK
-    finally:
-        policy.hot_threshold, policy.background = saved
-    assert m.cpu.get_x(0) == 2000 * 3 + 1000 * 5
-    f_word = assemble("add x0, x0, #3")
-    optimized = [u for u in m.translator.units.values() if u.tier == "optimized"]
-    assert any(m.mem.read(r, 4) == f_word for u in optimized for r in u.roots), optimized
-
-
-def test_a_leaf_called_through_a_plt_stub_is_taken_into_the_hot_region() -> None:
-    """A hot loop calling a small leaf function through a PLT stub (adrp/ldr/add/br x17)
-    gets the stub, the function its GOT slot names when the region is built and the return
-    site as roots. When the slot is later pointed at another function, the call goes there.
-    Expected x0: 2000 calls of f (+3) and 1000 of g (+5)."""
-    m = _machine()
-    policy = m.translator.policy
-    saved = policy.hot_threshold, policy.background
-    policy.hot_threshold, policy.background = 64, False
-    asm = f"""
+    """,
+    "plt": f"""
         mov x0, #0; mov x19, #3000; mov x21, #{DATA}; adr x20, f; str x20, [x21]
     loop: bl stub
         sub x19, x19, #1; cmp x19, #1000; b.ne same; adr x20, g; str x20, [x21]
     same: cbnz x19, loop; b done
     stub: adrp x16, {DATA}; ldr x17, [x16, #0]; add x16, x16, #0; br x17
+    """,
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLEE_SWITCH))
+def test_a_small_callee_is_taken_into_the_hot_region(call: str) -> None:
+    """The hot region gets the function called when it was built as one of its roots (the
+    register's target, or the function a PLT stub's GOT slot names, with the stub), guarded
+    by the region's switch over roots: when the call later goes elsewhere, it still goes
+    there. Expected x0: 2000 calls of f (+3) and 1000 of g (+5)."""
+    m = _machine()
+    policy = m.translator.policy
+    saved = policy.hot_threshold, policy.background
+    policy.hot_threshold, policy.background = 64, False
+    asm = CALLEE_SWITCH[call] + """
     f: add x0, x0, #3; ret
     g: add x0, x0, #5; ret
     done: nop

@@ -87,6 +87,7 @@ class BackgroundCompiler:
         # the one told to stop.
         self._abandoned = threading.Event()
         self._current: tuple[float, int] | None = None  # (start, instructions) of the job
+        self._job: Job | None = None  # the job in hand
         self._done_insns = 0  # instructions in the jobs finished so far (busy_s's work)
 
 
@@ -114,6 +115,7 @@ class BackgroundCompiler:
                 return
             obj = None
             t0 = time.perf_counter()
+            self._job = job
             self._current = (t0, job.region.ninsns)
             with self.working:
                 try:
@@ -129,6 +131,7 @@ class BackgroundCompiler:
             self.busy_s += time.perf_counter() - t0
             self._done_insns += job.region.ninsns
             self._current = None
+            self._job = None
             self.pending.discard(job.key)
 
     def _expected_end(self) -> float | None:
@@ -140,7 +143,7 @@ class BackgroundCompiler:
         rate = self.busy_s / self._done_insns if self._done_insns else DEFAULT_S_PER_INSN
         return start + ninsns * rate
 
-    def close(self, finish: bool = True, budget: float | None = None) -> None:
+    def close(self, finish: bool = True, budget: float | None = None) -> list[Job]:
         """Stop the worker; with `finish`, after the queued regions are compiled, or as many
         of them as `budget` seconds allow.
 
@@ -155,9 +158,12 @@ class BackgroundCompiler:
         gone when the process exits) and its result is dropped, never installed. Nor does the
         exit wait for a region that should not finish by then: a warm python3.11 `-c pass`
         spent its whole 0.2 s minimum there on every run, for a region it then dropped.
+
+        Returns the jobs dropped, the one in hand included (translator/finisher.py can
+        compile them after the process has exited).
         """
         if self._thread is None:
-            return
+            return []
         if finish and budget is not None:
             deadline = time.perf_counter() + budget
             while self.pending and time.perf_counter() < deadline:
@@ -166,14 +172,21 @@ class BackgroundCompiler:
                     break
                 time.sleep(0.005)
             finish = not self.pending
+        dropped: list[Job] = []
         if not finish:
             self._abandoned.set()
+            in_hand = self._job
+            if in_hand is not None:
+                dropped.append(in_hand)
             try:
                 while True:
-                    self._jobs.get_nowait()
+                    job = self._jobs.get_nowait()
+                    if job is not None:
+                        dropped.append(job)
             except queue.Empty:
                 pass
         self._jobs.put(None)
         if finish or not self.working.locked():
             self._thread.join()
         self._thread = None
+        return dropped

@@ -128,6 +128,11 @@ class DiskCache:
         self._used.append(key)
         return bytes(obj)
 
+    def has(self, key: bytes) -> bool:
+        """Whether an object is stored under key (not read, so not verified)."""
+        return any(p[0] == key for p in self._pending) or self._db.execute(
+            "SELECT 1 FROM units WHERE key=?", (key,)).fetchone() is not None
+
     def get_many(self, keys: list[bytes]) -> dict[bytes, bytes]:
         """Several verified objects in one query (warm start-up)."""
         out: dict[bytes, bytes] = {}

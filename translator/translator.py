@@ -63,6 +63,18 @@ def _is_leaf(region: Region) -> bool:
     return True
 
 
+def lift_text(region: Region, name: str, tier: str, hot_threshold: int | None,
+              direct_baseline: bool, count_blocks: bool) -> str:
+    """The IR of a unit of the tier, as every unit of it is lifted (here and in the
+    finisher process, translator/finisher.py)."""
+    from translator.lifter import lift_region
+
+    return lift_region(region, name, hot_threshold, chain=tier != "step",
+                       precise_pc=tier != "optimized",
+                       direct=tier != "optimized" and direct_baseline,
+                       count_blocks=tier == "step" or count_blocks)
+
+
 # The records below are plain classes, not dataclasses: making a dataclass execs the source
 # of its generated methods, ~1 ms per class, and the 17 on the warm-start path (with the
 # `inspect` import dataclasses brings) were a quarter of a warm hello's wall time.
@@ -244,6 +256,11 @@ class Translator:
         self.generation = 0  # bumped by every invalidation: stale background results drop
         self.background: BackgroundCompiler | None = None
         self._for_main: list[tuple[Job, bytes]] = []  # finished work only the main thread may do
+        # Regions hot code asked for while the optimizer was busy, by entry, and the regions
+        # that exit hands to the finisher process with their keys (finish)
+        self._deferred: dict[int, Region] = {}
+        self._handed: list[tuple[Region, bytes]] = []
+        self._handed_recs: dict[bytes, list[dict]] = {}  # their manifest records, by image
         self.perf_map: TextIO | None = None  # perf's /tmp/perf-PID.map: names for JIT code
 
     # ---------------------------------------------------------------- code generation
@@ -347,6 +364,9 @@ class Translator:
             if background and self._optimizer_busy(run_s):
                 self.stats.promotions_put_off += 1
                 self.hot_skip.value = HOT_SKIP_WHILE_BUSY
+                if self.disk is not None and pc not in self._deferred:
+                    # for the finisher, if it is still wanted at exit (finish)
+                    self._deferred[pc] = self._region_for(pc, regs)
                 return self._keep_baseline(pc)
             ok, region = self._promote(pc, background, regs)
             if ok and source is not None and source != pc and region is not None:
@@ -362,6 +382,14 @@ class Translator:
         if u is not None and u.tier == "optimized":
             self.native.set_entry(pc, u.code)
             return True, None
+        region = self._region_for(pc, regs)
+        p = self.policy
+        ok = self._translate(pc, "optimized", p.indirect_insns, p.hot_level, None,
+                             region=region, defer=background)
+        return ok, region
+
+    def _region_for(self, pc: int, regs: Callable[[int], int] | None) -> Region:
+        """The optimized region to build at pc."""
         p = self.policy
         roots: tuple[int, ...] = ()
         t0 = time.perf_counter()
@@ -387,9 +415,7 @@ class Translator:
                               roots=tuple(sorted({*roots, *calls})),
                               call_depth=p.inline_depth)
             self.stats.discover_s += time.perf_counter() - t0
-        ok = self._translate(pc, "optimized", p.indirect_insns, p.hot_level, None, roots, region,
-                             defer=background)
-        return ok, region
+        return region
 
     def _indirect_callees(self, probe: Region, regs: Callable[[int], int]) -> tuple[int, ...]:
         """Roots that take the region's calls through registers inside it: for each BLR, the
@@ -508,12 +534,8 @@ class Translator:
         return f"u_{pc:x}_{key[:6].hex()}"
 
     def _lift(self, region: Region, name: str, tier: str, hot_threshold: int | None) -> str:
-        from translator.lifter import lift_region
-
-        return lift_region(region, name, hot_threshold, chain=tier != "step",
-                           precise_pc=tier != "optimized",
-                           direct=tier != "optimized" and self.policy.direct_baseline,
-                           count_blocks=tier == "step" or self.policy.count_blocks)
+        return lift_text(region, name, tier, hot_threshold, self.policy.direct_baseline,
+                         self.policy.count_blocks)
 
     def _compile(self, region: Region, key: bytes, tier: str, level: int,
                  hot_threshold: int | None) -> bytes:
@@ -629,12 +651,39 @@ class Translator:
                     self.loaded[job.key] = code
                     self._install(job.region, code, "optimized", job.level, None, job.key)
 
-    def finish(self, complete: bool = True, budget: float | None = None) -> None:
+    def finish(self, complete: bool = True, budget: float | None = None,
+               hand_over: bool = False) -> None:
         """Stop the worker (after its queue, if `complete`, within `budget` seconds if given)
-        and keep what it produced."""
+        and keep what it produced. With `hand_over`, the worker stops at once, and what it
+        had not finished, with the regions put off while it was busy, is kept for the
+        finisher process (save_manifest, spawn_finisher)."""
+        dropped: list[Job] = []
         if self.background is not None:
-            self.background.close(complete, budget)
+            dropped = self.background.close(complete and not hand_over, budget)
             self.drain()
+        if not hand_over or self.disk is None:
+            return
+        level = self.policy.hot_level
+        wanted = [(j.region, j.key) for j in dropped] + [
+            (r, self._key(r, "optimized", level, None)) for r in self._deferred.values()]
+        seen: set[bytes] = set()
+        for region, key in wanted:
+            if key in seen or key in self.loaded or not region.blocks or self.disk.has(key):
+                continue
+            seen.add(key)
+            self._handed.append((region, key))
+
+    def spawn_finisher(self) -> int:
+        """Start the finisher on the regions finish() kept (after save_manifest has listed
+        them and the cache is committed); how many."""
+        if not self._handed or self.disk is None:
+            return 0
+        from translator.finisher import job_of, spawn
+
+        level = self.policy.hot_level
+        spawn(self.disk.path.parent, [job_of(r, k, level) for r, k in self._handed],
+              self.policy.count_blocks, self.disk.max_bytes)
+        return len(self._handed)
 
     def _install(self, region: Region, code: int, tier: str, level: int,
                  hot_threshold: int | None, key: bytes,
@@ -791,6 +840,18 @@ class Translator:
         if self.disk is None:
             return
         fresh_units = self._fresh_units()
+        # The finisher's regions, listed now and compiled after this process has gone
+        level = self.policy.hot_level
+        self._handed_recs = {}
+        for region, key in self._handed:
+            lo = min(region.blocks)
+            hi = max(a + 4 * len(ws) for a, ws in region.blocks.items())
+            image = next((i for i in self._images if i.lo <= lo and hi <= i.hi), None)
+            if image is not None:
+                layout = [(a, len(ws)) for a, ws in region.blocks.items()]
+                self._handed_recs.setdefault(image.key, []).append(
+                    {"pc": region.entry, "tier": "optimized", "level": level, "hot": None,
+                     "key": key.hex(), "layout": layout, "roots": list(region.roots)})
         for image in self._images:
             if image.validity is None or image.dirty:
                 self.disk.drop_bundle(image.key)
@@ -804,6 +865,8 @@ class Translator:
             left = self._save_bundle(image, fresh)
             if left is not None:  # the bundle changed: the manifest lists what it lacks
                 self._put_manifest(image, left)
+        for image_key, recs in self._handed_recs.items():  # images whose manifest is as it was
+            self.disk.put_manifest(image_key, self.disk.get_manifest(image_key) + recs)
 
     def _units_in(self, image: Image, units: Iterable[Unit]) -> list[Unit]:
         """The units of `units` lifted from the image (lockstep's step units never count)."""
@@ -821,7 +884,8 @@ class Translator:
         assert self.disk is not None
         self.disk.put_manifest(image.key, [
             {"pc": u.entry, "tier": u.tier, "level": u.level, "hot": u.hot_threshold,
-             "key": u.key.hex(), "layout": u.layout, "roots": u.roots} for u in units])
+             "key": u.key.hex(), "layout": u.layout, "roots": u.roots} for u in units]
+            + self._handed_recs.pop(image.key, []))
 
     def _save_bundle(self, image: Image, fresh: list[Unit] | None) -> list[Unit] | None:
         """Link the units the image's bundle lacks into a new part after it and store that;
