@@ -665,7 +665,8 @@ class Translator:
             return
         level = self.policy.hot_level
         wanted = [(j.region, j.key) for j in dropped] + [
-            (r, self._key(r, "optimized", level, None)) for r in self._deferred.values()]
+            (r, self._key(r, "optimized", level, None)) for pc, r in self._deferred.items()
+            if (u := self.units.get(pc)) is None or u.tier != "optimized"]  # not built since
         seen: set[bytes] = set()
         for region, key in wanted:
             if key in seen or key in self.loaded or not region.blocks or self.disk.has(key):
