@@ -86,8 +86,7 @@ class BackgroundCompiler:
         # One per worker thread, like its JIT, so a worker started after a close() is not
         # the one told to stop.
         self._abandoned = threading.Event()
-        self._current: tuple[float, int] | None = None  # (start, instructions) of the job
-        self._job: Job | None = None  # the job in hand
+        self._current: tuple[float, Job] | None = None  # (start, job) of the job in hand
         self._done_insns = 0  # instructions in the jobs finished so far (busy_s's work)
 
 
@@ -115,8 +114,7 @@ class BackgroundCompiler:
                 return
             obj = None
             t0 = time.perf_counter()
-            self._job = job
-            self._current = (t0, job.region.ninsns)
+            self._current = (t0, job)
             with self.working:
                 try:
                     text = self._lift(job)
@@ -131,7 +129,6 @@ class BackgroundCompiler:
             self.busy_s += time.perf_counter() - t0
             self._done_insns += job.region.ninsns
             self._current = None
-            self._job = None
             self.pending.discard(job.key)
 
     def _expected_end(self) -> float | None:
@@ -139,9 +136,9 @@ class BackgroundCompiler:
         current = self._current
         if current is None:
             return None
-        start, ninsns = current
+        start, job = current
         rate = self.busy_s / self._done_insns if self._done_insns else DEFAULT_S_PER_INSN
-        return start + ninsns * rate
+        return start + job.region.ninsns * rate
 
     def close(self, finish: bool = True, budget: float | None = None) -> list[Job]:
         """Stop the worker; with `finish`, after the queued regions are compiled, or as many
@@ -175,9 +172,9 @@ class BackgroundCompiler:
         dropped: list[Job] = []
         if not finish:
             self._abandoned.set()
-            in_hand = self._job
-            if in_hand is not None:
-                dropped.append(in_hand)
+            current = self._current
+            if current is not None:
+                dropped.append(current[1])
             try:
                 while True:
                     job = self._jobs.get_nowait()

@@ -74,6 +74,20 @@ def lift_text(region: Region, name: str, tier: str, hot_threshold: int | None,
                        count_blocks=tier == "step" or count_blocks)
 
 
+def _unit_of(region: Region, code: int, tier: str, level: int, hot_threshold: int | None,
+             key: bytes) -> Unit:
+    hi = max(a + 4 * len(ws) for a, ws in region.blocks.items())
+    layout = tuple((a, len(ws)) for a, ws in region.blocks.items())
+    return Unit(region.entry, code, min(region.blocks), hi, region.ninsns, len(region.blocks),
+                tier, level, hot_threshold, key, layout, region.roots)
+
+
+def _records(units: Iterable[Unit]) -> list[dict]:
+    """Manifest records: what prefetch needs to find, check and install each unit again."""
+    return [{"pc": u.entry, "tier": u.tier, "level": u.level, "hot": u.hot_threshold,
+             "key": u.key.hex(), "layout": u.layout, "roots": u.roots} for u in units]
+
+
 # The records below are plain classes, not dataclasses: making a dataclass execs the source
 # of its generated methods, ~1 ms per class, and the 17 on the warm-start path (with the
 # `inspect` import dataclasses brings) were a quarter of a warm hello's wall time.
@@ -695,10 +709,7 @@ class Translator:
     def _install(self, region: Region, code: int, tier: str, level: int,
                  hot_threshold: int | None, key: bytes,
                  switch: Callable[[int, int], object] | None = None) -> None:
-        hi = max(a + 4 * len(ws) for a, ws in region.blocks.items())
-        layout = tuple((a, len(ws)) for a, ws in region.blocks.items())
-        u = Unit(region.entry, code, min(region.blocks), hi, region.ninsns, len(region.blocks),
-                 tier, level, hot_threshold, key, layout, region.roots)
+        u = _unit_of(region, code, tier, level, hot_threshold, key)
         self._add_unit(u, switch)
         self._fresh.append(u)
 
@@ -847,18 +858,14 @@ class Translator:
         if self.disk is None:
             return
         fresh_units = self._fresh_units()
-        # The finisher's regions, listed now and compiled after this process has gone
+        # The finisher's regions, listed now and compiled after this process has gone (as
+        # units with no code yet: a record is all they are until then)
         level = self.policy.hot_level
+        handed = [_unit_of(r, 0, "optimized", level, None, k) for r, k in self._handed]
         self._handed_recs = {}
-        for region, key in self._handed:
-            lo = min(region.blocks)
-            hi = max(a + 4 * len(ws) for a, ws in region.blocks.items())
-            image = next((i for i in self._images if i.lo <= lo and hi <= i.hi), None)
-            if image is not None:
-                layout = [(a, len(ws)) for a, ws in region.blocks.items()]
-                self._handed_recs.setdefault(image.key, []).append(
-                    {"pc": region.entry, "tier": "optimized", "level": level, "hot": None,
-                     "key": key.hex(), "layout": layout, "roots": list(region.roots)})
+        for image in self._images:
+            if recs := _records(self._units_in(image, handed)):
+                self._handed_recs[image.key] = recs
         for image in self._images:
             if image.validity is None or image.dirty:
                 self.disk.drop_bundle(image.key)
@@ -889,10 +896,8 @@ class Translator:
 
     def _put_manifest(self, image: Image, units: list[Unit]) -> None:
         assert self.disk is not None
-        self.disk.put_manifest(image.key, [
-            {"pc": u.entry, "tier": u.tier, "level": u.level, "hot": u.hot_threshold,
-             "key": u.key.hex(), "layout": u.layout, "roots": u.roots} for u in units]
-            + self._handed_recs.pop(image.key, []))
+        self.disk.put_manifest(image.key,
+                               _records(units) + self._handed_recs.pop(image.key, []))
 
     def _save_bundle(self, image: Image, fresh: list[Unit] | None) -> list[Unit] | None:
         """Link the units the image's bundle lacks into a new part after it and store that;
