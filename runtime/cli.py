@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     tier.add_argument("--baseline-insns", type=int, default=dflt.baseline_insns, metavar="N",
                       help="largest baseline unit in guest instructions (default "
                       f"{dflt.baseline_insns})")
+    tier.add_argument("--late-baseline-insns", type=int, default=dflt.late_baseline_insns,
+                      metavar="N", help="largest baseline unit for code that a warm run "
+                      "reaches and its image's pre-linked code lacks (default "
+                      f"{dflt.late_baseline_insns})")
     tier.add_argument("--region-insns", type=int, default=dflt.hot_insns, metavar="N",
                       help=f"largest optimized region in guest instructions (default "
                       f"{dflt.hot_insns})")
@@ -152,6 +156,9 @@ def cache_command(args: argparse.Namespace) -> int:
     print(f"  code bytes: {info['bytes']}  (file {info['file_bytes']} bytes)")
     print(f"  hits recorded: {info['hits']}")
     print(f"  pre-linked images: {info['bundles']}  ({info['bundle_bytes']} bytes)")
+    from translator.finisher import finisher_status
+
+    print(f"  finisher: {finisher_status(cache.path.parent)}")
     cache.close()
     return 0
 
@@ -259,13 +266,16 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.memory import WindowError
     from runtime.stats import collect_stats, print_stats
 
-    for name in ("hot_threshold", "baseline_insns", "region_insns", "indirect_region_insns"):
+    for name in ("hot_threshold", "baseline_insns", "late_baseline_insns", "region_insns",
+                 "indirect_region_insns"):
         if getattr(args, name) < (0 if name == "hot_threshold" else 1):
             err(f"--{name.replace('_', '-')}: must be positive")
             return 2
     from translator.translator import TierPolicy
 
-    policy = TierPolicy(baseline_insns=args.baseline_insns, baseline_level=args.baseline_opt,
+    policy = TierPolicy(baseline_insns=args.baseline_insns,
+                        late_baseline_insns=args.late_baseline_insns,
+                        baseline_level=args.baseline_opt,
                         hot_threshold=args.hot_threshold or None, hot_insns=args.region_insns,
                         indirect_insns=args.indirect_region_insns,
                         hot_level=args.hot_opt, inline_depth=max(0, args.inline_depth),

@@ -91,10 +91,60 @@ def test_regions_put_off_are_compiled_after_exit_for_the_next_run(tmp_path: Path
     assert r.stdout == native
     assert json.loads(stats1.read_text())["promotions_put_off"] > 0
     wait_for_finisher(cache)
+    # --cache-info tells what the finisher did (it reports to no terminal)
+    info = _elfjit("--cache-dir", str(cache), "--cache-info").stdout
+    line = next(x for x in info.splitlines() if "finisher:" in x)
+    if finisher:
+        compiled = int(line.split("compiled ")[1].split()[0])
+        assert line.startswith("  finisher: idle; last finished") and compiled > 0, info
+    else:
+        assert line == "  finisher: idle", info
     out, warm = _run_stats(cache, tmp_path, "run2", prog)
     assert out == native
     from_manifest = warm["units_prefetched"] - warm["units_from_bundles"]
     assert (from_manifest > 0) == finisher, warm
+
+
+def test_regions_handed_over_twice_are_listed_once(tmp_path: Path) -> None:
+    """Runs that hand the same put-off regions to finishers that have not run yet (here
+    held off by taking their lock) list each region once in the manifest, not once a run.
+    (Four runs: a run whose bundle grew rewrites the manifest; the later ones append.)"""
+    import fcntl
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from conftest import build_guest
+
+    prog = str(build_guest("kernels_int", "O2", "aarch64"))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    with open(cache / "finisher.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for _ in range(4):
+            r = subprocess.run([sys.executable, "-c", BUSY_OPTIMIZER, "--cache-dir",
+                                str(cache), prog], cwd=REPO, capture_output=True, text=True,
+                               timeout=300)
+            assert r.returncode == 0, r.stderr
+        db = sqlite3.connect(next(cache.glob("units*.sqlite")))
+        recs = [r for (units,) in db.execute("SELECT units FROM manifests")
+                for r in json.loads(units)]
+        db.close()
+    optimized = [r["key"] for r in recs if r["tier"] == "optimized"]
+    assert optimized and len(optimized) == len(set(optimized)), recs
+
+
+def test_a_failing_finisher_is_reported_by_cache_info(tmp_path: Path) -> None:
+    """A finisher that cannot do its job (here an unreadable job file) leaves the reason
+    for --cache-info instead of failing silently."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    job = cache / "finisher-1-1.job"
+    job.write_bytes(b"not a job")
+    r = subprocess.run([sys.executable, "-c", "import sys; from translator.finisher import "
+                        "main; sys.exit(main(sys.argv[1:]))", str(job)], cwd=REPO,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and not job.exists()
+    info = _elfjit("--cache-dir", str(cache), "--cache-info").stdout
+    assert "finisher: idle; last finished" in info and "failed: ValueError" in info, info
 
 
 def test_corrupt_entries_are_dropped_and_retranslated(tmp_path: Path) -> None:
@@ -177,34 +227,88 @@ def test_warm_start_installs_prelinked_images(tmp_path: Path) -> None:
 
 
 def _rewrite_bundle(cache: Path, edit) -> int:  # type: ignore[no-untyped-def]
-    """Apply edit(meta, code) -> (meta, code, digest-ok) to every stored bundle."""
+    """Apply edit(meta, code) -> (meta, code, digest-ok) to every stored bundle part (its
+    row's metadata and its code file); without digest-ok the row keeps the old digest."""
     sys.path.insert(0, str(REPO))
     from translator.disk_cache import _bundle_digest
 
     db = sqlite3.connect(next(cache.glob("units*.sqlite")))
-    rows = db.execute("SELECT image, seq, meta, code FROM bundle_parts").fetchall()
-    for image, seq, meta, code in rows:
-        meta, code, keep_digest = edit(bytes(meta), bytes(code))
-        digest = _bundle_digest(meta, code) if keep_digest else b"\0" * 16
-        db.execute("UPDATE bundle_parts SET meta=?, code=?, digest=? WHERE image=? AND seq=?",
-                   (meta, code, digest, image, seq))
+    rows = db.execute("SELECT image, seq, meta, file, digest FROM bundle_parts").fetchall()
+    for image, seq, meta, file, digest in rows:
+        path = cache / "bundles" / file
+        meta, code, keep_digest = edit(bytes(meta), path.read_bytes())
+        path.write_bytes(code)
+        if keep_digest:
+            digest = _bundle_digest(meta, code)
+        db.execute("UPDATE bundle_parts SET meta=?, digest=? WHERE image=? AND seq=?",
+                   (meta, digest, image, seq))
     db.commit()
     db.close()
     return len(rows)
 
 
 @pytest.mark.skipif(not DEMO.exists(), reason="bundled demo missing")
-def test_corrupt_bundle_is_never_run(tmp_path: Path) -> None:
-    """A bundle whose bytes do not match its digest is dropped: its code (here all int3,
-    which would kill the process if it ran) never runs, and the units come from their own
-    objects instead."""
+@pytest.mark.parametrize("damage", ["int3", "truncated", "missing"])
+def test_corrupt_bundle_is_never_run(tmp_path: Path, damage: str) -> None:
+    """A bundle whose code file does not match its digest is dropped: its code (here all
+    int3, which would kill the process if it ran) never runs, nor does a file cut short or
+    gone, and the units come from their own objects instead."""
     cache = tmp_path / "cache"
     expected, _ = _run_stats(cache, tmp_path, "cold", str(DEMO))
-    assert _rewrite_bundle(cache, lambda m, c: (m, b"\xcc" * len(c), False)) == 1
+    if damage == "int3":
+        assert _rewrite_bundle(cache, lambda m, c: (m, b"\xcc" * len(c), False)) == 1
+    else:
+        (code,) = (cache / "bundles").iterdir()
+        if damage == "truncated":
+            code.write_bytes(code.read_bytes()[:-4096])
+        else:
+            code.unlink()
     out, stats = _run_stats(cache, tmp_path, "after", str(DEMO))
     assert out == expected
     assert stats["units_from_bundles"] == 0 and stats["cache_disk_corrupt"] >= 1
     assert stats["guest_insns_compiled"] == 0  # every unit's own object is still stored
+    # That run stored a sound bundle again (and no file of the bad one is left)
+    assert stats["bundles_written"] == 1 and len(list((cache / "bundles").iterdir())) == 1
+    out, again = _run_stats(cache, tmp_path, "again", str(DEMO))
+    assert out == expected and again["units_from_bundles"] > 0
+
+
+def test_bundled_units_are_made_when_first_asked_for() -> None:
+    """The unit table holds a bundle's entries back (translator/unit_table.py) yet answers
+    like a plain map: a held unit is made on first lookup, iteration and `in` see held
+    ones, and an invalidation of its image's range makes them all first, so the
+    invalidation index finds them; a pc that already had a unit is left to the caller."""
+    sys.path.insert(0, str(REPO))
+    from translator.unit_table import UnitTable
+
+    made, indexed = [], []
+
+    class U:
+        def __init__(self, base: int, e: tuple) -> None:
+            self.entry, self.code = e[0], base + e[1]
+
+    def make(base: int, e: tuple) -> U:
+        made.append(e[0])
+        return U(base, e)
+
+    t = UnitTable(make, lambda u: indexed.append(u.entry))
+    mine = U(0, (0x1000, 7))
+    t[0x1000] = mine
+    entries = [(0x1000, 0), (0x2000, 16), (0x3000, 32)]
+    assert t.hold(0x7000, entries, 0x1000, 0x4000) == [0x1000]
+    assert made == [] and len(t) == 3 and 0x2000 in t and sorted(t) == [0x1000, 0x2000, 0x3000]
+    assert t.get(0x1000) is mine  # not replaced by the held entry
+    u = t.get(0x2000)
+    assert u is not None and u.code == 0x7010 and made == [0x2000] and indexed == [0x2000]
+    assert t.get(0x2000) is u and made == [0x2000]  # made once
+    assert t.get(0x9000) is None
+    t.release_range(0x5000, 0x6000)  # another image's range: nothing made
+    assert made == [0x2000]
+    t.release_range(0x3800, 0x3804)
+    assert sorted(made) == [0x2000, 0x3000] and sorted(indexed) == [0x2000, 0x3000]
+    assert t.pop(0x3000).code == 0x7020 and 0x3000 not in t and len(t) == 2
+    t.hold(0x8000, [(0x4000, 0)], 0x4000, 0x5000)
+    assert {v.entry for v in t.values()} == {0x1000, 0x2000, 0x4000}
 
 
 @pytest.mark.skipif(not DEMO.exists(), reason="bundled demo missing")
@@ -248,15 +352,18 @@ def test_bundle_parts_join_only_where_they_continue() -> None:
         entry = (pc, base, len(code), "baseline", 1, None, bytes(20), ((pc, 1),), ())
         return (seq, base, marshal.dumps((FORMAT, validity, [], {}, {}, [entry], 0)), code)
 
+    # A part starts at the page after the one before it ends (file parts are mapped there)
     old = part(0, 0, b"A" * 16, 0x1000)
     rewrite = part(1, 0, b"B" * 32, 0x2000)
-    follows = part(2, 32, b"C" * 16, 0x3000)
-    gap = part(3, 64, b"D" * 16, 0x4000)
-    b = Bundle.from_parts(ok, [gap, follows, old, rewrite])
-    assert b is not None
-    assert b.code == b"B" * 32 + b"C" * 16 and set(b.entries) == {0x2000, 0x3000}
-    assert b.last_seq == 2
-    b = Bundle.from_parts(ok, [rewrite, part(2, 32, b"C" * 16, 0x3000, other)])
+    follows = part(2, 4096, b"C" * 16, 0x3000)
+    gap = part(3, 3 * 4096, b"D" * 16, 0x4000)
+    unaligned = part(3, 4096 + 16, b"D" * 16, 0x4000)
+    for last in (gap, unaligned):
+        b = Bundle.from_parts(ok, [last, follows, old, rewrite])
+        assert b is not None
+        assert b.parts == [(0, b"B" * 32), (4096, b"C" * 16)]
+        assert set(b.entries) == {0x2000, 0x3000} and b.last_seq == 2 and b.size == 8192
+    b = Bundle.from_parts(ok, [rewrite, part(2, 4096, b"C" * 16, 0x3000, other)])
     assert b is not None and set(b.entries) == {0x2000}
     assert Bundle.from_parts(other, [rewrite]) is None
 

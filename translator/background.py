@@ -76,7 +76,8 @@ class BackgroundCompiler:
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.jit: JIT | None = None
-        self.pending: set[bytes] = set()  # keys submitted and not finished
+        # keys submitted and not finished, with their regions' entries
+        self.pending: dict[bytes, int] = {}
         self.errors = 0
         self.busy_s = 0.0  # seconds the worker has spent lifting and compiling
         # Held while a job runs: a fork waits on it, so no LLVM lock is held by a worker
@@ -93,7 +94,7 @@ class BackgroundCompiler:
     def submit(self, job: Job) -> None:
         if job.key in self.pending:
             return
-        self.pending.add(job.key)
+        self.pending[job.key] = job.pc
         if self._thread is None:
             from translator.jit import JIT
 
@@ -129,7 +130,7 @@ class BackgroundCompiler:
             self.busy_s += time.perf_counter() - t0
             self._done_insns += job.region.ninsns
             self._current = None
-            self.pending.discard(job.key)
+            self.pending.pop(job.key, None)
 
     def _expected_end(self) -> float | None:
         """When the job in hand should be done, at the rate finished jobs went (None: idle)."""

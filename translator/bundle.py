@@ -21,7 +21,15 @@ import marshal
 import struct
 from array import array
 
-from translator.objload import JMP_STUB, LinkTarget, ObjectLoader, Unsupported, link_object
+from translator.objload import (
+    JMP_STUB,
+    PAGE,
+    CodeFile,
+    LinkTarget,
+    ObjectLoader,
+    Unsupported,
+    link_object,
+)
 
 FORMAT = 4
 # Where an image's data (the units' counters) starts, from the start of its code: on pages of
@@ -58,7 +66,10 @@ class Bundle:
 
     def __init__(self, validity: bytes) -> None:
         self.validity = validity  # digest of what the units depend on besides their records
-        self.code = b""
+        # (offset, code) per stored part, each at a page boundary so a file part can be
+        # mapped where it belongs; `size` is where the next part would start
+        self.parts: list[tuple[int, bytes | CodeFile]] = []
+        self.size = 0
         self.fixups: list[Fixup] = []
         self.got: dict[str, int] = {}  # slot offsets by symbol
         self.stubs: dict[str, int] = {}
@@ -67,49 +78,56 @@ class Bundle:
         self.data_bytes = 0  # zero-initialized data at DATA_OFFSET
 
     @classmethod
-    def from_parts(cls, validity: bytes, parts: list[tuple[int, int, bytes, bytes]]
-                   ) -> Bundle | None:
+    def from_parts(cls, validity: bytes,
+                   parts: list[tuple[int, int, bytes, bytes | CodeFile]]) -> Bundle | None:
         """Join stored parts (seq, base, meta, code), oldest first, into one bundle.
 
         The image starts at the newest part based at offset 0 (a rewrite) and takes the
-        parts that continue it exactly; anything else (a part of other guest bytes, a gap
-        left by two processes appending at once) ends it there."""
-        parts = sorted(parts)
+        parts that continue it exactly (at the page after the previous part's end);
+        anything else (a part of other guest bytes, a gap left by two processes appending
+        at once) ends it there."""
+        parts = sorted(parts, key=lambda p: p[0])
         starts = [i for i, p in enumerate(parts) if p[1] == 0]
         if not starts:
             return None
         bundle = cls(validity)
-        codes: list[bytes] = []
-        size = 0
         for seq, base, meta, code in parts[starts[-1]:]:
             try:
                 fmt, part_validity, fixups, got, stubs, entries, data_end = marshal.loads(meta)
             except (ValueError, EOFError, TypeError):
                 break
-            if fmt != FORMAT or part_validity != validity or base != size:
+            if fmt != FORMAT or part_validity != validity or base != bundle.size:
                 break
-            codes.append(code)
-            size += len(code)
+            bundle.parts.append((base, code))
+            bundle.size = page_up(base + len(code) if isinstance(code, bytes) else
+                                  base + code.length)
             bundle.fixups += fixups
             bundle.got, bundle.stubs = got, stubs
             bundle.entries.update((e[0], e) for e in entries)
             bundle.last_seq = seq
             bundle.data_bytes = data_end
-        if not codes:
+        if not bundle.parts:
             return None
-        bundle.code = b"".join(codes)
         return bundle
 
     def live_bytes(self) -> int:
         return sum(e[2] for e in self.entries.values())
 
-    def place(self, loader: ObjectLoader) -> int:
-        """Copy the image into executable memory and resolve its fix-ups; its base."""
-        base = loader.place(self.code, DATA_OFFSET, self.data_bytes)
+    def place(self, loader: ObjectLoader) -> int | None:
+        """Put the image into executable memory and resolve its fix-ups; its base, or None
+        if a part's code is missing or corrupt (then none of it may run)."""
+        base = loader.place(self.parts, DATA_OFFSET, self.data_bytes)
+        if base is None:
+            return None
         for off, symbol, value in self.fixups:
             value += base if symbol is None else loader.external(symbol)
+            loader.writable(base + off, 8)
             ctypes.c_uint64.from_address(base + off).value = value & 0xFFFFFFFFFFFFFFFF
         return base
+
+
+def page_up(n: int) -> int:
+    return (n + PAGE - 1) & ~(PAGE - 1)
 
 
 class BundleBuilder(LinkTarget):
@@ -118,7 +136,7 @@ class BundleBuilder(LinkTarget):
 
     def __init__(self, bundle: Bundle) -> None:
         self.validity = bundle.validity
-        self.start = len(bundle.code)
+        self.start = bundle.size
         self.data = bytearray()
         self.fixups: list[Fixup] = []
         self.got_slots = dict(bundle.got)

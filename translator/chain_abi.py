@@ -12,7 +12,9 @@ from __future__ import annotations
 # the C convention does) bought nothing and cost ~12 instructions per transition.
 UNIT_CC = "preserve_nonecc"
 
-LOOKUP_BITS = 18
+# 2^20 slots (16 MB, touched only where used): at 2^18, a warm python3.11 start-up's 16,000
+# bundled units lost ~600 slots to each other, each a trip through Python to refill.
+LOOKUP_BITS = 20
 # The slot index also folds in pc bits from 20 up: shared libraries are mapped at different
 # bases but functions sit at similar offsets in them, and a plain (pc >> 2) mod 2^N sends
 # such pairs to one slot, where two hot callees evict each other on every call.

@@ -19,6 +19,7 @@ import zlib
 from pathlib import Path
 
 from runtime.hashing import blake2b
+from translator.objload import CodeFile
 
 DEFAULT_MAX_BYTES = 512 << 20
 SCHEMA = """
@@ -41,7 +42,8 @@ CREATE TABLE IF NOT EXISTS manifests (
     updated REAL NOT NULL
 );
 -- Pre-linked images of the units one program image used (translator/bundle.py), in parts:
--- a run that adds units appends a part linked at offset `base` after the ones before it
+-- a run that adds units appends a part linked at offset `base` after the ones before it.
+-- A part's code is the file `file` in the bundles directory (mapped, not read, at start-up).
 CREATE TABLE IF NOT EXISTS bundle_parts (
     image BLOB NOT NULL,
     seq INTEGER NOT NULL,
@@ -50,7 +52,7 @@ CREATE TABLE IF NOT EXISTS bundle_parts (
     size INTEGER NOT NULL,
     updated REAL NOT NULL,
     meta BLOB NOT NULL,
-    code BLOB NOT NULL,
+    file TEXT NOT NULL,
     PRIMARY KEY (image, seq)
 );
 """
@@ -80,11 +82,22 @@ class DiskStats:
 
 
 
+BUNDLE_DIGEST = struct.Struct("<IIQ")
+# A bundle part's file that no row names, older than this, is left over from a process that
+# died between writing it and committing its row (or lost a race to store it): deleted.
+ORPHAN_AGE_S = 600.0
+
+
 def _bundle_digest(meta: bytes, code: bytes) -> bytes:
     """A check against corruption (a torn write, a flipped bit), not an identity: what the
     code is for is in its key. CRC-32 rather than BLAKE2b: a python3.11 start reads a 23 MB
     image, and hashing it took 51 ms against 12.5 ms."""
-    return struct.pack("<IIQ", zlib.crc32(meta), zlib.crc32(code), len(code))
+    return BUNDLE_DIGEST.pack(zlib.crc32(meta), zlib.crc32(code), len(code))
+
+
+def _part_file(image: bytes, seq: int, digest: bytes) -> str:
+    # Named by content: a rewrite never changes a file another process may have mapped
+    return f"{image.hex()}-{seq}-{digest.hex()}.code"
 
 
 class DiskCache:
@@ -92,7 +105,9 @@ class DiskCache:
 
     def __init__(self, directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / "units-v2.sqlite"
+        self.path = directory / "units-v3.sqlite"
+        self.bundle_dir = directory / "bundles"
+        self.bundle_dir.mkdir(exist_ok=True)
         self.max_bytes = max_bytes
         self.stats = DiskStats()
         # Any guest thread may translate (always under the translator's lock, so never two
@@ -106,9 +121,9 @@ class DiskCache:
         self._quiet_hits = 0
         self._used: list[bytes] = []
         self._manifests: dict[bytes, str] = {}  # image -> units, committed by flush()
-        # image -> (seq, base, meta, code) of a bundle part to store, or None to delete the
-        # image's bundle; committed by flush()
-        self._bundles: dict[bytes, tuple[int, int, bytes, bytes] | None] = {}
+        # image -> (seq, base, meta, code file, digest, size) of a bundle part to store, or
+        # None to delete the image's bundle; committed by flush()
+        self._bundles: dict[bytes, tuple[int, int, bytes, str, bytes, int] | None] = {}
         # Images whose bundle this run installed and whose usage time is stale: the time
         # eviction orders by (see prune)
         self._bundles_used: list[bytes] = []
@@ -168,30 +183,70 @@ class DiskCache:
     def put_manifest(self, image: bytes, recs: list[dict]) -> None:
         self._manifests[image] = json.dumps(recs, separators=(",", ":"))
 
-    def get_bundle_parts(self, image: bytes) -> list[tuple[int, int, bytes, bytes]]:
-        """The image's bundle parts (seq, base, meta, code), verified: if any part is
-        corrupt the whole bundle is deleted (the parts only make sense together)."""
+    def get_bundle_parts(self, image: bytes) -> list[tuple[int, int, bytes, CodeFile]]:
+        """The image's bundle parts (seq, base, meta, code file). The metadata is verified
+        here; the code where it is mapped (ObjectLoader.place), and if any part is corrupt
+        the whole bundle is dropped (the parts only make sense together)."""
         parts = []
         last = 0.0
-        for seq, base, meta, code, digest, updated in self._db.execute(
-                "SELECT seq, base, meta, code, digest, updated FROM bundle_parts WHERE image=?",
+        for seq, base, meta, file, digest, updated in self._db.execute(
+                "SELECT seq, base, meta, file, digest, updated FROM bundle_parts WHERE image=?",
                 (image,)):
-            meta, code = bytes(meta), bytes(code)
-            if _bundle_digest(meta, code) != digest:
-                self.stats.corrupt += 1
-                self._db.execute("DELETE FROM bundle_parts WHERE image=?", (image,))
+            meta_crc, code_crc, length = BUNDLE_DIGEST.unpack(digest)
+            if zlib.crc32(meta) != meta_crc:
+                self.drop_corrupt_bundle(image)
                 return []
-            parts.append((seq, base, meta, code))
+            parts.append((seq, base, bytes(meta),
+                          CodeFile(str(self.bundle_dir / file), length, code_crc)))
             last = max(last, updated)
         if parts and last < time.time() - USAGE_RESOLUTION:
             self._bundles_used.append(image)
         return parts
 
+    def drop_corrupt_bundle(self, image: bytes) -> None:
+        self.stats.corrupt += 1
+        with self._db:
+            gone = self._delete_bundles("WHERE image=?", (image,))
+        self._unlink_unused(gone)
+
+    def _delete_bundles(self, where: str, args: tuple) -> list[str]:
+        """Delete bundle rows (inside a transaction); their files, to unlink after commit."""
+        files = [f for (f,) in self._db.execute(f"SELECT file FROM bundle_parts {where}", args)]
+        self._db.execute(f"DELETE FROM bundle_parts {where}", args)
+        return files
+
+    def _unlink_unused(self, files: list[str]) -> None:
+        """Unlink files no row names (any process may have one mapped: unlinking is safe)."""
+        for f in files:
+            if self._db.execute("SELECT 1 FROM bundle_parts WHERE file=?", (f,)).fetchone():
+                continue
+            try:
+                os.unlink(self.bundle_dir / f)
+            except OSError:
+                pass
+
+    def _sweep_orphans(self) -> None:
+        named = {f for (f,) in self._db.execute("SELECT file FROM bundle_parts")}
+        old = time.time() - ORPHAN_AGE_S
+        for entry in os.scandir(self.bundle_dir):
+            try:
+                if entry.name not in named and entry.stat().st_mtime < old:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
     def put_bundle_part(self, image: bytes, seq: int, base: int, meta: bytes,
                         code: bytes) -> None:
         """Store a part; one based at 0 replaces the image's whole bundle. An appended part
         whose seq another process stored first is dropped (the next run relinks it)."""
-        self._bundles[image] = (seq, base, meta, code)
+        digest = _bundle_digest(meta, code)
+        file = _part_file(image, seq, digest)
+        # Written atomically (a reader never maps a torn file under its final name), and
+        # before its row is committed
+        tmp = self.bundle_dir / f".{file}.{os.getpid()}.tmp"
+        tmp.write_bytes(code)
+        os.replace(tmp, self.bundle_dir / file)
+        self._bundles[image] = (seq, base, meta, file, digest, len(meta) + len(code))
         self.stats.bundles_written += 1
 
     def drop_bundle(self, image: bytes) -> None:
@@ -211,6 +266,7 @@ class DiskCache:
                 not self._quiet_hits and not self._bundles and not self._bundles_used:
             return
         now = time.time()
+        gone: list[str] = []
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             if self._manifests:
@@ -219,16 +275,18 @@ class DiskCache:
                 self._manifests = {}
             for image, part in self._bundles.items():
                 if part is None:
-                    self._db.execute("DELETE FROM bundle_parts WHERE image=?", (image,))
+                    gone += self._delete_bundles("WHERE image=?", (image,))
                     continue
-                seq, base, meta, code = part
+                seq, base, meta, file, digest, size = part
                 if base == 0:
                     # A rewrite replaces the whole bundle, including a stale one (built for
                     # other guest bytes or another translator) whose seq it may repeat.
-                    self._db.execute("DELETE FROM bundle_parts WHERE image=?", (image,))
-                self._db.execute("INSERT OR IGNORE INTO bundle_parts VALUES (?,?,?,?,?,?,?,?)",
-                                 (image, seq, base, _bundle_digest(meta, code),
-                                  len(meta) + len(code), now, meta, code))
+                    gone += self._delete_bundles("WHERE image=?", (image,))
+                cur = self._db.execute(
+                    "INSERT OR IGNORE INTO bundle_parts VALUES (?,?,?,?,?,?,?,?)",
+                    (image, seq, base, digest, size, now, meta, file))
+                if cur.rowcount == 0:  # another process stored this part first
+                    gone.append(file)
             self._bundles = {}
             self._db.executemany("UPDATE bundle_parts SET updated=? WHERE image=?",
                                  [(now, image) for image in self._bundles_used])
@@ -245,9 +303,14 @@ class DiskCache:
                 self._quiet_hits = 0
         self._pending.clear()
         self._used.clear()
-        # The file is at least as big as its contents: only then can the bound be exceeded.
-        if self.path.stat().st_size > self.max_bytes:
+        self._unlink_unused(gone)
+        # The files are at least as big as their contents: only then can the bound be
+        # exceeded.
+        if self.path.stat().st_size + self._bundle_bytes() > self.max_bytes:
             self.prune(self.max_bytes)
+
+    def _bundle_bytes(self) -> int:
+        return self._db.execute("SELECT COALESCE(SUM(size),0) FROM bundle_parts").fetchone()[0]
 
     def prune(self, max_bytes: int) -> int:
         """Evict until the cache holds at most max_bytes, least recently used first: units
@@ -258,11 +321,13 @@ class DiskCache:
         the units alone filled the bound, each run's flush deleted the bundle it had just
         written, and every warm start loaded its units one by one (a warm hello took 370 ms
         instead of 60 ms against a cache the test suite had filled)."""
+        self._sweep_orphans()
         total = self._db.execute("SELECT COALESCE(SUM(size),0) FROM units").fetchone()[0] + \
-            self._db.execute("SELECT COALESCE(SUM(size),0) FROM bundle_parts").fetchone()[0]
+            self._bundle_bytes()
         if total <= max_bytes:
             return 0
         evicted = 0
+        gone: list[str] = []
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             for is_unit, name, size, _ in self._db.execute(
@@ -275,8 +340,9 @@ class DiskCache:
                     self._db.execute("DELETE FROM units WHERE key=?", (name,))
                     evicted += 1
                 else:
-                    self._db.execute("DELETE FROM bundle_parts WHERE image=?", (name,))
+                    gone += self._delete_bundles("WHERE image=?", (name,))
                 total -= size
+        self._unlink_unused(gone)
         self.stats.evicted += evicted
         return evicted
 
@@ -287,6 +353,11 @@ class DiskCache:
             self._db.execute("DELETE FROM bundle_parts")
             self._db.execute("DELETE FROM counters")
         self._db.execute("VACUUM")
+        for entry in os.scandir(self.bundle_dir):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
 
     def summary(self) -> dict[str, float]:
         n, size, hits = self._db.execute(
@@ -297,7 +368,8 @@ class DiskCache:
             "SELECT COUNT(DISTINCT image), COALESCE(SUM(size),0) FROM bundle_parts").fetchone()
         return {"entries": n, "bytes": size, "hits": hits, "bundles": nb,
                 "bundle_bytes": bsize,
-                "file_bytes": self.path.stat().st_size if self.path.exists() else 0}
+                "file_bytes": (self.path.stat().st_size if self.path.exists() else 0) +
+                sum(e.stat().st_size for e in os.scandir(self.bundle_dir))}
 
     def close(self) -> None:
         try:

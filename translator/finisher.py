@@ -18,6 +18,7 @@ next run.
 
 from __future__ import annotations
 
+import json
 import marshal
 import os
 import subprocess
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from translator.region import Region
 
 FINISHER_LOCK = "finisher.lock"
+# What the last finisher on a cache did, or why it failed (shown by `elfjit --cache-info`)
+FINISHER_STATUS = "finisher.status"
 JOB_PREFIX = "finisher-"
 
 # (entry, ((block address, words), ...), roots, key, level) of one region
@@ -117,10 +120,45 @@ def main(argv: list[str]) -> int:
         os.nice(10)  # the user's next foreground work comes first
     except OSError:
         pass
+    path = Path(argv[0])
+    t0 = time.perf_counter()
+    status: dict[str, object] = {}
     try:
-        run(Path(argv[0]))
-    except Exception:  # noqa: BLE001 - a lost region only costs the next run some speed
-        return 1
-    return 0
+        status["regions"] = run(path)
+    except Exception as e:  # noqa: BLE001 - a lost region only costs the next run some speed
+        status["error"] = f"{type(e).__name__}: {e}"
+    status["seconds"] = round(time.perf_counter() - t0, 3)
+    status["finished"] = time.time()
+    try:  # nobody is there to tell: the next --cache-info shows it
+        tmp = path.parent / f".{FINISHER_STATUS}.{os.getpid()}"
+        tmp.write_text(json.dumps(status))
+        os.replace(tmp, path.parent / FINISHER_STATUS)
+    except OSError:
+        pass
+    return 1 if "error" in status else 0
 
 
+def finisher_status(cache_dir: Path) -> str:
+    """One line for --cache-info: whether a finisher is at work, and what the last did."""
+    import fcntl
+
+    queued = len(list(cache_dir.glob(f"{JOB_PREFIX}*.job")))
+    running = False
+    lock = cache_dir / FINISHER_LOCK
+    if lock.exists():
+        with open(lock, "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                running = True
+    now = "running" if running else "idle"
+    if queued:
+        now += f", {queued} job(s) queued"
+    try:
+        last = json.loads((cache_dir / FINISHER_STATUS).read_text())
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last["finished"]))
+        what = (f"failed: {last['error']}" if "error" in last else
+                f"compiled {last.get('regions', 0)} region(s)")
+        return f"{now}; last finished {when}, {what} in {last.get('seconds', 0)} s"
+    except (OSError, ValueError, KeyError, TypeError):
+        return now

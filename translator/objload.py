@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import os
 import struct
+import zlib
+from typing import NamedTuple
 
 SHT_SYMTAB, SHT_RELA, SHT_NOBITS = 2, 4, 8
 SHF_WRITE, SHF_ALLOC = 1, 2
@@ -36,6 +39,19 @@ UNPLACED = (".eh_frame", ".llvm_stackmaps")
 
 class Unsupported(Exception):
     pass
+
+
+class CodeFile(NamedTuple):
+    """Code stored in a file of its own (a bundle part, translator.disk_cache): mapped, not
+    copied, and checked against its CRC-32 where it is mapped."""
+
+    path: str
+    length: int
+    crc: int
+
+
+PAGE = 4096
+MAP_FIXED = 0x10
 
 
 def _cstr(blob: bytes, off: int) -> str:
@@ -216,6 +232,7 @@ class ObjectLoader(LinkTarget):
         self._dpos = 0
         self._dend = 0
         self._libc = ctypes.CDLL(None)
+        self._libc.mmap.restype = ctypes.c_void_p
         # Small-code-model objects reach host symbols through a GOT slot or a jump stub that
         # must lie within +-2 GiB of the code: one of each per symbol and arena.
         self._got: dict[tuple[int, str], int] = {}
@@ -326,9 +343,46 @@ class ObjectLoader(LinkTarget):
             self.sizes[a] = size
         return [a for a, _ in placed]
 
-    def place(self, image: bytes, data_offset: int, data_bytes: int) -> int:
-        """Copy a pre-linked image (a bundle) into executable memory, with `data_bytes` of
-        zeroed data at `data_offset` from its start; its base address."""
+    def place(self, parts: list[tuple[int, bytes | CodeFile]], data_offset: int,
+              data_bytes: int) -> int | None:
+        """Put a pre-linked image (a bundle) into executable memory, each part at its offset
+        (a file part at a page boundary), with `data_bytes` of zeroed data at `data_offset`
+        from its start; its base address, or None if a file part is missing or corrupt.
+
+        Why map files: copying a python3.11 start-up's 19 MB image out of SQLite, joining
+        and copying it again cost 60 ms of a 350 ms run; mapping and checking it, 12 ms.
+        File parts are mapped read-only: MAP_POPULATE on a writable private mapping would
+        copy every page. `writable` opens the few pages the fix-ups patch."""
         base = self._map(data_offset, data_bytes)
-        ctypes.memmove(base, image, len(image))
+        for off, src in parts:
+            if isinstance(src, CodeFile):
+                if not self._map_file(base + off, src):
+                    return None
+            else:
+                ctypes.memmove(base + off, src, len(src))
         return base
+
+    def _map_file(self, addr: int, f: CodeFile) -> bool:
+        try:
+            fd = os.open(f.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            # A shorter file would leave pages that fault (SIGBUS) when run
+            if os.fstat(fd).st_size != f.length or f.length == 0:
+                return False
+            got = self._libc.mmap(ctypes.c_void_p(addr), ctypes.c_size_t(f.length),
+                                  mmap.PROT_READ | mmap.PROT_EXEC,
+                                  mmap.MAP_PRIVATE | MAP_FIXED | mmap.MAP_POPULATE,
+                                  fd, ctypes.c_long(0))
+        finally:
+            os.close(fd)
+        if got != addr:
+            return False
+        return zlib.crc32((ctypes.c_char * f.length).from_address(addr)) == f.crc
+
+    def writable(self, addr: int, size: int) -> None:
+        """Let code at [addr, addr + size) be patched (a mapped file part is read-only)."""
+        lo = addr & ~(PAGE - 1)
+        self._libc.mprotect(ctypes.c_void_p(lo), ctypes.c_size_t(addr + size - lo),
+                            mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)

@@ -25,10 +25,12 @@ from translator.disk_cache import DiskCache
 from translator.native import THREAD_KEY_SYMBOL, LookupTable, Native, thread_key
 from translator.objload import ObjectLoader
 from translator.region import CALL, INDIRECT, Region, classify, discover
+from translator.unit_table import UnitTable
 
 if TYPE_CHECKING:
     from runtime.cpu_state import CPUState
     from translator.background import BackgroundCompiler, Job
+    from translator.bundle import Entry
     from translator.jit import JIT
 
 
@@ -168,6 +170,9 @@ class TierPolicy:
     """
 
     baseline_insns: int = 64  # largest baseline unit, in guest instructions
+    # ... for code a warm run reaches that its image's bundle lacks: the rare paths a run
+    # before did not take, of which little runs (Translator._ensure)
+    late_baseline_insns: int = 16
     baseline_level: int = 1  # SROA + FastISel: cheap to compile
     # Unit entries + loop back-edges before optimizing. O2 on a region costs ~0.1-0.5 s, so
     # only code that runs long enough to repay that is promoted.
@@ -251,7 +256,7 @@ class Translator:
         self.loader = ObjectLoader(self.symbols)
         self._jit: JIT | None = None
         self.native = Native(self._native_object(), self._link, self.lookup)
-        self.units: dict[int, Unit] = {}
+        self.units = UnitTable(self._from_bundle, self._index)
         self._replaced: list[Unit] = []  # units whose entry now runs other code
         # Units installed other than from a pre-linked image: all a bundle can lack at exit
         self._fresh: list[Unit] = []
@@ -340,8 +345,18 @@ class Translator:
             return self._translate(pc, "step", p.baseline_insns, p.baseline_level, None)
         if p.start_optimized:
             return self._promote(pc, False)[0]
-        return self._translate(pc, "baseline", p.baseline_insns, p.baseline_level,
+        return self._translate(pc, "baseline", self._baseline_size(pc), p.baseline_level,
                                p.hot_threshold)
+
+    def _baseline_size(self, pc: int) -> int:
+        """Why smaller units once an image's bundle is in: a warm python3.11 start-up reached
+        300-1,700 instructions' worth of new 64-instruction units per run (rare branches,
+        new jump-table cases), most of it never run; at ~0.2 ms an instruction to lift and
+        compile. With 16-instruction units it compiled a third as much, with no more exits."""
+        for image in self._images:
+            if image.bundle is not None and image.lo <= pc < image.hi:
+                return min(self.policy.late_baseline_insns, self.policy.baseline_insns)
+        return self.policy.baseline_insns
 
     def _optimizer_busy(self, run_s: float) -> bool:
         """Whether a background promotion should wait: the worker has a backlog, or has
@@ -395,6 +410,12 @@ class Translator:
         if u is not None and u.tier == "optimized":
             self.native.set_entry(pc, u.code)
             return True, None
+        if background and self.background is not None and \
+                pc in self.background.pending.values():
+            # Its region is being built: finding it again (a 500-instruction discovery and
+            # a pass over every unit for roots) at each hot exit meanwhile cost a warm
+            # python3.11 run 25 rediscoveries of its eval loop
+            return self._keep_baseline(pc), None
         region = self._region_for(pc, regs)
         p = self.policy
         ok = self._translate(pc, "optimized", p.indirect_insns, p.hot_level, None,
@@ -629,7 +650,7 @@ class Translator:
             self.native.set_entry(pc, u.code)
             return True
         p = self.policy
-        return self._translate(pc, "baseline", p.baseline_insns, p.baseline_level,
+        return self._translate(pc, "baseline", self._baseline_size(pc), p.baseline_level,
                                p.hot_threshold)
 
     def background_done(self, job: Job, obj: bytes | None, lift_s: float) -> None:
@@ -723,8 +744,7 @@ class Translator:
                 # must still know it.
                 self._replaced.append(old)
         self.units[pc] = u
-        for b in range(u.lo >> BUCKET_BITS, ((u.hi - 1) >> BUCKET_BITS) + 1):
-            self._buckets.setdefault(b, set()).add(pc)
+        self._index(u)
         (switch or self.native.set_entry)(pc, code)
         if self.perf_map is not None:
             size = self.loader.sizes.get(code, 0)
@@ -735,6 +755,16 @@ class Translator:
         s.blocks += u.nblocks
         s.insns += u.ninsns
         s.by_tier[tier] = s.by_tier.get(tier, 0) + 1
+
+    def _index(self, u: Unit) -> None:
+        for b in range(u.lo >> BUCKET_BITS, ((u.hi - 1) >> BUCKET_BITS) + 1):
+            self._buckets.setdefault(b, set()).add(u.entry)
+
+    @staticmethod
+    def _from_bundle(base: int, e: Entry) -> Unit:
+        pc, off, _size, tier, level, hot, key, layout, roots, lo, hi, ninsns = e
+        return Unit(pc, base + off, lo, hi, ninsns, len(layout) >> 4, tier, level, hot, key,
+                    layout, roots)
 
     # ---------------------------------------------------------------- warm start
     def _region_from_layout(self, entry: int, layout: list[list[int]], roots: list[int],
@@ -838,18 +868,39 @@ class Translator:
             return 0
         t0 = time.perf_counter()
         base = bundle.place(self.loader)
+        if base is None:  # a part's code failed its check: nothing of it runs
+            self.disk.drop_corrupt_bundle(image.key)
+            return 0
         image.bundle = bundle
-        sizes, loaded, add = self.loader.sizes, self.loaded, self._add_unit
-        for (pc, off, size, tier, level, hot, key, layout, roots, lo, hi,
-             ninsns) in bundle.entries.values():
-            code = base + off
-            sizes[code] = size
-            loaded[key] = code
-            add(Unit(pc, code, lo, hi, ninsns, len(layout) >> 4, tier, level, hot, key, layout,
-                     roots))
+        entries = bundle.entries.values()
+        self.loaded.update((e[6], base + e[1]) for e in entries)
+        if self.perf_map is not None:  # every unit named now: make them all
+            self.loader.sizes.update((base + e[1], e[2]) for e in entries)
+            for e in entries:
+                self._add_unit(self._from_bundle(base, e))
+        else:
+            self._hold_bundle(image, base, list(entries))
         self.stats.link_s += time.perf_counter() - t0
         self.stats.bundled += len(bundle.entries)
         return len(bundle.entries)
+
+    def _hold_bundle(self, image: Image, base: int, entries: list[Entry]) -> None:
+        """Install a placed bundle's units in the lookup table only: their Python side is
+        made when first asked for (translator.unit_table), and translated code needs none."""
+        clash = set(self.units.hold(base, entries, image.lo, image.hi))
+        if clash:  # pcs that had units of their own already: replaced the usual way
+            for e in entries:
+                if e[0] in clash:
+                    self._add_unit(self._from_bundle(base, e))
+            entries = [e for e in entries if e[0] not in clash]
+        self.lookup.set_entries([(e[0], base + e[1]) for e in entries])
+        s = self.stats
+        opt = sum(e[3] == "optimized" for e in entries)
+        s.units += len(entries)
+        s.blocks += sum(len(e[7]) for e in entries) >> 4
+        s.insns += sum(e[11] for e in entries)
+        s.by_tier["optimized"] = s.by_tier.get("optimized", 0) + opt
+        s.by_tier["baseline"] = s.by_tier.get("baseline", 0) + len(entries) - opt
 
     def save_manifest(self) -> None:
         """Record which units this run used, for the next run's prefetch: per image, a
@@ -880,7 +931,9 @@ class Translator:
             if left is not None:  # the bundle changed: the manifest lists what it lacks
                 self._put_manifest(image, left)
         for image_key, recs in self._handed_recs.items():  # images whose manifest is as it was
-            self.disk.put_manifest(image_key, self.disk.get_manifest(image_key) + recs)
+            listed = self.disk.get_manifest(image_key)
+            keys = {r.get("key") for r in listed}
+            self.disk.put_manifest(image_key, listed + [r for r in recs if r["key"] not in keys])
 
     def _units_in(self, image: Image, units: Iterable[Unit]) -> list[Unit]:
         """The units of `units` lifted from the image (lockstep's step units never count)."""
@@ -912,7 +965,7 @@ class Translator:
         if not new:
             return None
         seq = old.last_seq + 1
-        if len(old.code) > 2 * old.live_bytes() + (1 << 20):
+        if old.size > 2 * old.live_bytes() + (1 << 20):
             # Mostly dead code (units replaced by optimized regions): start a new image from
             # the per-unit objects rather than keep growing this one.
             units = self._units_in(image, self.units.values())
@@ -945,6 +998,7 @@ class Translator:
                     del self._buckets[b]
 
     def _invalidate(self, start: int, end: int) -> None:
+        self.units.release_range(start, end)
         first, last = start >> BUCKET_BITS, (end - 1) >> BUCKET_BITS
         if last - first < len(self._buckets):
             near = set()
