@@ -401,3 +401,33 @@ def test_eviction_keeps_the_bundle_a_run_just_wrote(tmp_path: Path,
     (updated,) = cache._db.execute("SELECT updated FROM bundle_parts").fetchone()
     assert updated == clock[0]
     cache.close()
+
+
+@pytest.mark.parametrize("copy", [False, True])
+def test_bundle_code_files_are_mapped_or_copied_and_checked(tmp_path: Path, copy: bool) -> None:
+    """A bundle part's code file is mapped where it belongs (or, for --perf-map, copied into
+    anonymous memory, which perf names through /tmp/perf-PID.map), only if its length and
+    CRC match; a file part at a page offset lands after a copied part before it."""
+    import zlib
+
+    sys.path.insert(0, str(REPO))
+    from translator.objload import CodeFile, ObjectLoader
+
+    code = bytes(range(256)) * 40  # 10,240 bytes: the last page is partly past its end
+    path = tmp_path / "part.code"
+    path.write_bytes(code)
+    good = CodeFile(str(path), len(code), zlib.crc32(code))
+    loader = ObjectLoader({})
+    base = loader.place([(0, b"\x90" * 100), (4096, good)], 1 << 20, 4096, copy)
+    assert base is not None
+    import ctypes
+
+    assert ctypes.string_at(base, 100) == b"\x90" * 100
+    assert ctypes.string_at(base + 4096, len(code)) == code
+    maps = Path("/proc/self/maps").read_text().splitlines()
+    spans = [(*(int(a, 16) for a in line.split()[0].split("-")), line) for line in maps]
+    at = next(line for lo, hi, line in spans if lo <= base + 4096 < hi)
+    assert (str(path) in at) != copy, at
+    for bad in (good._replace(crc=good.crc ^ 1), good._replace(length=len(code) + 1),
+                good._replace(path=str(tmp_path / "gone"))):
+        assert loader.place([(0, bad)], 1 << 20, 4096, copy) is None

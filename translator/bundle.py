@@ -113,10 +113,11 @@ class Bundle:
     def live_bytes(self) -> int:
         return sum(e[2] for e in self.entries.values())
 
-    def place(self, loader: ObjectLoader) -> int | None:
+    def place(self, loader: ObjectLoader, copy: bool = False) -> int | None:
         """Put the image into executable memory and resolve its fix-ups; its base, or None
-        if a part's code is missing or corrupt (then none of it may run)."""
-        base = loader.place(self.parts, DATA_OFFSET, self.data_bytes)
+        if a part's code is missing or corrupt (then none of it may run). `copy`: see
+        ObjectLoader.place."""
+        base = loader.place(self.parts, DATA_OFFSET, self.data_bytes, copy)
         if base is None:
             return None
         for off, symbol, value in self.fixups:

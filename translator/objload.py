@@ -344,7 +344,7 @@ class ObjectLoader(LinkTarget):
         return [a for a, _ in placed]
 
     def place(self, parts: list[tuple[int, bytes | CodeFile]], data_offset: int,
-              data_bytes: int) -> int | None:
+              data_bytes: int, copy: bool = False) -> int | None:
         """Put a pre-linked image (a bundle) into executable memory, each part at its offset
         (a file part at a page boundary), with `data_bytes` of zeroed data at `data_offset`
         from its start; its base address, or None if a file part is missing or corrupt.
@@ -352,11 +352,22 @@ class ObjectLoader(LinkTarget):
         Why map files: copying a python3.11 start-up's 19 MB image out of SQLite, joining
         and copying it again cost 60 ms of a 350 ms run; mapping and checking it, 12 ms.
         File parts are mapped read-only: MAP_POPULATE on a writable private mapping would
-        copy every page. `writable` opens the few pages the fix-ups patch."""
+        copy every page. `writable` opens the few pages the fix-ups patch. With `copy`, file
+        parts are read into anonymous memory instead: perf names code in a file mapping by
+        the file, and only anonymous code by /tmp/perf-PID.map (--perf-map)."""
         base = self._map(data_offset, data_bytes)
         for off, src in parts:
             if isinstance(src, CodeFile):
-                if not self._map_file(base + off, src):
+                if copy:
+                    try:
+                        with open(src.path, "rb") as fh:
+                            src_bytes = fh.read()
+                    except OSError:
+                        return None
+                    if len(src_bytes) != src.length or zlib.crc32(src_bytes) != src.crc:
+                        return None
+                    ctypes.memmove(base + off, src_bytes, len(src_bytes))
+                elif not self._map_file(base + off, src):
                     return None
             else:
                 ctypes.memmove(base + off, src, len(src))

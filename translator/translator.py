@@ -867,7 +867,7 @@ class Translator:
         if bundle is None:
             return 0
         t0 = time.perf_counter()
-        base = bundle.place(self.loader)
+        base = bundle.place(self.loader, copy=self.perf_map is not None)
         if base is None:  # a part's code failed its check: nothing of it runs
             self.disk.drop_corrupt_bundle(image.key)
             return 0
