@@ -206,13 +206,15 @@ class DiskCache:
     def drop_corrupt_bundle(self, image: bytes) -> None:
         self.stats.corrupt += 1
         with self._db:
-            gone = self._delete_bundles("WHERE image=?", (image,))
+            gone = self._delete_bundle(image)
         self._unlink_unused(gone)
 
-    def _delete_bundles(self, where: str, args: tuple) -> list[str]:
-        """Delete bundle rows (inside a transaction); their files, to unlink after commit."""
-        files = [f for (f,) in self._db.execute(f"SELECT file FROM bundle_parts {where}", args)]
-        self._db.execute(f"DELETE FROM bundle_parts {where}", args)
+    def _delete_bundle(self, image: bytes) -> list[str]:
+        """Delete an image's bundle rows (inside a transaction); their files, to unlink
+        after commit."""
+        files = [f for (f,) in self._db.execute("SELECT file FROM bundle_parts WHERE image=?",
+                                                (image,))]
+        self._db.execute("DELETE FROM bundle_parts WHERE image=?", (image,))
         return files
 
     def _unlink_unused(self, files: list[str]) -> None:
@@ -275,13 +277,13 @@ class DiskCache:
                 self._manifests = {}
             for image, part in self._bundles.items():
                 if part is None:
-                    gone += self._delete_bundles("WHERE image=?", (image,))
+                    gone += self._delete_bundle(image)
                     continue
                 seq, base, meta, file, digest, size = part
                 if base == 0:
                     # A rewrite replaces the whole bundle, including a stale one (built for
                     # other guest bytes or another translator) whose seq it may repeat.
-                    gone += self._delete_bundles("WHERE image=?", (image,))
+                    gone += self._delete_bundle(image)
                 cur = self._db.execute(
                     "INSERT OR IGNORE INTO bundle_parts VALUES (?,?,?,?,?,?,?,?)",
                     (image, seq, base, digest, size, now, meta, file))
@@ -340,7 +342,7 @@ class DiskCache:
                     self._db.execute("DELETE FROM units WHERE key=?", (name,))
                     evicted += 1
                 else:
-                    gone += self._delete_bundles("WHERE image=?", (name,))
+                    gone += self._delete_bundle(name)
                 total -= size
         self._unlink_unused(gone)
         self.stats.evicted += evicted
