@@ -168,10 +168,15 @@ def test_corrupt_entries_are_dropped_and_retranslated(tmp_path: Path) -> None:
 
 def test_cache_info_and_clear(tmp_path: Path) -> None:
     cache = tmp_path / "c"
+    cache.mkdir()
+    old = [cache / "units-v2.sqlite", cache / "units-v2.sqlite-wal"]
+    for f in old:  # an earlier layout's files, which this version cannot read
+        f.write_bytes(b"x" * 1000)
     if DEMO.exists():
         _run_stats(cache, tmp_path, "fill", str(DEMO))
     info = _elfjit("--cache-dir", str(cache), "--cache-info")
     assert info.returncode == 0 and "entries:" in info.stdout
+    assert not any(f.exists() for f in old)
     cleared = _elfjit("--cache-dir", str(cache), "--cache-clear")
     assert cleared.returncode == 0 and "entries: 0" in cleared.stdout
 

@@ -58,6 +58,21 @@ CREATE TABLE IF NOT EXISTS bundle_parts (
 """
 
 
+# The cache file's layout version: a new one starts an empty cache (and drops older ones)
+FORMAT_VERSION = 3
+
+
+def _drop_old_versions(directory: Path) -> None:
+    """Delete the files of earlier cache layouts, which this elfjit can never read: left
+    alone, each version bump left up to --cache-size of dead bytes behind."""
+    for old in range(1, FORMAT_VERSION):
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                os.unlink(directory / f"units-v{old}.sqlite{suffix}")
+            except OSError:
+                pass
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "elfjit"
@@ -105,7 +120,8 @@ class DiskCache:
 
     def __init__(self, directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / "units-v3.sqlite"
+        self.path = directory / f"units-v{FORMAT_VERSION}.sqlite"
+        _drop_old_versions(directory)
         self.bundle_dir = directory / "bundles"
         self.bundle_dir.mkdir(exist_ok=True)
         self.max_bytes = max_bytes
