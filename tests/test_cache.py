@@ -436,3 +436,37 @@ def test_bundle_code_files_are_mapped_or_copied_and_checked(tmp_path: Path, copy
     for bad in (good._replace(crc=good.crc ^ 1), good._replace(length=len(code) + 1),
                 good._replace(path=str(tmp_path / "gone"))):
         assert loader.place([(0, bad)], 1 << 20, 4096, copy) is None
+
+
+def test_bundle_code_is_copied_where_it_cannot_be_mapped(tmp_path: Path) -> None:
+    """A cache on a file system that forbids executable mappings (noexec: mmap fails with
+    EPERM) still gets its bundles placed, by copying, rather than dropped as corrupt on
+    every run. The refusal is simulated: the loader's mmap fails as the kernel's would."""
+    import ctypes
+    import zlib
+
+    sys.path.insert(0, str(REPO))
+    from translator.objload import CodeFile, ObjectLoader
+
+    code = b"\xc3" * 5000
+    path = tmp_path / "part.code"
+    path.write_bytes(code)
+    loader = ObjectLoader({})
+
+    class NoExec:
+        """libc, except that mmap refuses (returns MAP_FAILED)."""
+
+        def __init__(self, libc: ctypes.CDLL) -> None:
+            self._libc = libc
+
+        def mmap(self, *args: object) -> int:
+            return (1 << 64) - 1
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._libc, name)
+
+    loader._libc = NoExec(loader._libc)  # type: ignore[assignment]
+    good = CodeFile(str(path), len(code), zlib.crc32(code))
+    base = loader.place([(0, good)], 1 << 20, 4096)
+    assert base is not None and ctypes.string_at(base, len(code)) == code
+    assert loader.place([(0, good._replace(crc=good.crc ^ 1))], 1 << 20, 4096) is None

@@ -358,22 +358,18 @@ class ObjectLoader(LinkTarget):
         base = self._map(data_offset, data_bytes)
         for off, src in parts:
             if isinstance(src, CodeFile):
-                if copy:
-                    try:
-                        with open(src.path, "rb") as fh:
-                            src_bytes = fh.read()
-                    except OSError:
-                        return None
-                    if len(src_bytes) != src.length or zlib.crc32(src_bytes) != src.crc:
-                        return None
-                    ctypes.memmove(base + off, src_bytes, len(src_bytes))
-                elif not self._map_file(base + off, src):
+                mapped = None if copy else self._map_file(base + off, src)
+                if mapped is None:  # asked to copy, or the file system forbids mapping code
+                    mapped = self._copy_file(base + off, src)
+                if not mapped:
                     return None
             else:
                 ctypes.memmove(base + off, src, len(src))
         return base
 
-    def _map_file(self, addr: int, f: CodeFile) -> bool:
+    def _map_file(self, addr: int, f: CodeFile) -> bool | None:
+        """Map a code file at addr: whether it is there and sound, or None if it could not
+        be mapped at all (a cache on a noexec file system), the reservation left as it was."""
         try:
             fd = os.open(f.path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
@@ -389,8 +385,20 @@ class ObjectLoader(LinkTarget):
         finally:
             os.close(fd)
         if got != addr:
-            return False
+            return None
         return zlib.crc32((ctypes.c_char * f.length).from_address(addr)) == f.crc
+
+    @staticmethod
+    def _copy_file(addr: int, f: CodeFile) -> bool:
+        try:
+            with open(f.path, "rb") as fh:
+                code = fh.read()
+        except OSError:
+            return False
+        if len(code) != f.length or zlib.crc32(code) != f.crc:
+            return False
+        ctypes.memmove(addr, code, len(code))
+        return True
 
     def writable(self, addr: int, size: int) -> None:
         """Let code at [addr, addr + size) be patched (a mapped file part is read-only)."""
