@@ -200,9 +200,17 @@ class Machine:
         hand_over = t.disk is not None and t.policy.background and self.options.finisher
         t.finish(budget=max(0.2, 0.25 * self.stats.wall_s), hand_over=hand_over)
         if t.disk is not None:
-            t.save_manifest()
-            t.disk.close()
-            t.spawn_finisher()
+            import sqlite3
+
+            try:
+                t.save_manifest()
+                t.disk.close()
+                t.spawn_finisher()
+            except (OSError, sqlite3.Error) as e:
+                # A full disk or a vanished cache directory costs the next run its warm
+                # start, not this run its exit status: one line, no traceback.
+                print(f"elfjit: warning: the translation cache was not saved: {e}",
+                      file=sys.stderr)
 
     # ------------------------------------------------------------------ raw execution
     def run_raw(self, cpu: CPUState | None = None, stats: RunStats | None = None) -> int:

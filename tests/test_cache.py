@@ -470,3 +470,21 @@ def test_bundle_code_is_copied_where_it_cannot_be_mapped(tmp_path: Path) -> None
     base = loader.place([(0, good)], 1 << 20, 4096)
     assert base is not None and ctypes.string_at(base, len(code)) == code
     assert loader.place([(0, good._replace(crc=good.crc ^ 1))], 1 << 20, 4096) is None
+
+
+@pytest.mark.skipif(not DEMO.exists(), reason="bundled demo missing")
+def test_a_cache_that_cannot_be_written_at_exit_costs_one_line(tmp_path: Path) -> None:
+    """A write failing when a run saves the cache at exit (here ENOSPC from the bundle code
+    file, the case a full disk gives) is one warning line: the guest's output and exit
+    status are kept, and no traceback is printed."""
+    full = ("import errno, translator.disk_cache as d\n"
+            "def put(*a):\n"
+            "    raise OSError(errno.ENOSPC, 'No space left on device')\n"
+            "d.DiskCache.put_bundle_part = put\n"
+            "from runtime.cli import entry; entry()")
+    r = subprocess.run([sys.executable, "-c", full, "--cache-dir", str(tmp_path / "c"),
+                        str(DEMO), "x"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "argv[1] = \"x\"" in r.stdout, r.stderr
+    assert r.stderr.splitlines() == [
+        "elfjit: warning: the translation cache was not saved: "
+        "[Errno 28] No space left on device"], r.stderr
