@@ -281,8 +281,10 @@ def test_corrupt_bundle_is_never_run(tmp_path: Path, damage: str) -> None:
 def test_bundled_units_are_made_when_first_asked_for() -> None:
     """The unit table holds a bundle's entries back (translator/unit_table.py) yet answers
     like a plain map: a held unit is made on first lookup, iteration and `in` see held
-    ones, and an invalidation of its image's range makes them all first, so the
-    invalidation index finds them; a pc that already had a unit is left to the caller."""
+    ones, and an invalidation makes exactly the held units whose guest code it overlaps
+    first, so the invalidation index finds them (one that misses their code, such as the
+    dynamic linker mapping a data segment inside the library's span, makes none); a pc
+    that already had a unit is left to the caller."""
     sys.path.insert(0, str(REPO))
     from translator.unit_table import UnitTable
 
@@ -296,24 +298,32 @@ def test_bundled_units_are_made_when_first_asked_for() -> None:
         made.append(e[0])
         return U(base, e)
 
+    def entry(pc: int, off: int, ninsns: int) -> tuple:
+        # (pc, offset, size, tier, level, hot, key, layout, roots, lo, hi, ninsns)
+        return (pc, off, 16, "baseline", 1, 0, b"k", b"", [], pc, pc + 4 * ninsns, ninsns)
+
     t = UnitTable(make, lambda u: indexed.append(u.entry))
     mine = U(0, (0x1000, 7))
     t[0x1000] = mine
-    entries = [(0x1000, 0), (0x2000, 16), (0x3000, 32)]
-    assert t.hold(0x7000, entries, 0x1000, 0x4000) == [0x1000]
-    assert made == [] and len(t) == 3 and 0x2000 in t and sorted(t) == [0x1000, 0x2000, 0x3000]
+    entries = [entry(0x1000, 0, 4), entry(0x2000, 16, 4), entry(0x3000, 32, 4),
+               entry(0x3100, 48, 8)]
+    assert t.hold(0x7000, entries) == [0x1000]
+    assert made == [] and len(t) == 4 and 0x2000 in t
+    assert sorted(t) == [0x1000, 0x2000, 0x3000, 0x3100]
     assert t.get(0x1000) is mine  # not replaced by the held entry
     u = t.get(0x2000)
     assert u is not None and u.code == 0x7010 and made == [0x2000] and indexed == [0x2000]
     assert t.get(0x2000) is u and made == [0x2000]  # made once
     assert t.get(0x9000) is None
-    t.release_range(0x5000, 0x6000)  # another image's range: nothing made
+    t.release_range(0x5000, 0x6000)  # beyond every held unit's code: nothing made
+    t.release_range(0x2800, 0x3000)  # between units: nothing made
     assert made == [0x2000]
-    t.release_range(0x3800, 0x3804)
-    assert sorted(made) == [0x2000, 0x3000] and sorted(indexed) == [0x2000, 0x3000]
-    assert t.pop(0x3000).code == 0x7020 and 0x3000 not in t and len(t) == 2
-    t.hold(0x8000, [(0x4000, 0)], 0x4000, 0x5000)
-    assert {v.entry for v in t.values()} == {0x1000, 0x2000, 0x4000}
+    t.release_range(0x300c, 0x3104)  # the last word of 0x3000's code, the first of 0x3100's
+    assert sorted(made) == [0x2000, 0x3000, 0x3100]
+    assert sorted(indexed) == [0x2000, 0x3000, 0x3100]
+    assert t.pop(0x3000).code == 0x7020 and 0x3000 not in t and len(t) == 3
+    t.hold(0x8000, [entry(0x4000, 0, 2)])
+    assert {v.entry for v in t.values()} == {0x1000, 0x2000, 0x3100, 0x4000}
 
 
 @pytest.mark.skipif(not DEMO.exists(), reason="bundled demo missing")

@@ -96,19 +96,34 @@ class BackgroundCompiler:
             return
         self.pending[job.key] = job.pc
         if self._thread is None:
-            from translator.jit import JIT
-
-            self.jit = JIT(own_context=True, engine=False)
-            _unlock_llvmlite()
             sys.setswitchinterval(SWITCH_INTERVAL_S)
             self._abandoned = threading.Event()
-            self._thread = threading.Thread(target=self._run, args=(self.jit, self._abandoned),
+            self._thread = threading.Thread(target=self._run, args=(self._abandoned,),
                                             name="elfjit-optimizer",
                                             daemon=True)
             self._thread.start()
         self._jobs.put(job)
 
-    def _run(self, jit: JIT, abandoned: threading.Event) -> None:
+    def _start_jit(self) -> JIT:
+        """The worker's JIT, made on the worker: importing llvmlite and setting up its
+        target machines is 30-40 ms, and on the guest thread it stopped the guest for that
+        long at its first promotion (a warm python3.11 `-c pass` whose first compile is a
+        promotion); here the guest runs on meanwhile, without the GIL in translated code."""
+        if self.jit is None:
+            from translator.jit import JIT
+
+            jit = JIT(own_context=True, engine=False)
+            _unlock_llvmlite()
+            self.jit = jit
+        return self.jit
+
+    def _run(self, abandoned: threading.Event) -> None:
+        try:
+            with self.working:  # a fork waits for the import and LLVM's set-up too
+                jit = self._start_jit()
+        except Exception:  # noqa: BLE001 - without LLVM nothing gets optimized, nothing breaks
+            self.errors += 1
+            jit = None
         while True:
             job = self._jobs.get()
             if job is None:
@@ -120,6 +135,8 @@ class BackgroundCompiler:
                 try:
                     text = self._lift(job)
                     lift_s = time.perf_counter() - t0
+                    if jit is None:
+                        raise RuntimeError("no JIT on the optimizer thread")
                     obj = jit.compile_object(text, job.level)
                 except Exception:  # noqa: BLE001 - a failed optimization only loses speed
                     lift_s = time.perf_counter() - t0

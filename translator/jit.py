@@ -6,6 +6,8 @@ creating engines per unit is both slow and fragile. Units are added as modules a
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,15 @@ class CompileTimes:
     load: float = 0.0
     modules: int = 0
     by_level: dict[int, int] = field(default_factory=dict)
+
+
+def _dump_module(directory: str, ir_text: str, obj: bytes) -> None:
+    m = re.search(r"^define [^@]*@([\w.]+)", ir_text, re.M)
+    base = os.path.join(directory, m.group(1) if m else f"module-{len(ir_text)}")
+    with open(base + ".ll", "w") as f:
+        f.write(ir_text)
+    with open(base + ".o", "wb") as f:
+        f.write(obj)
 
 
 class JIT:
@@ -108,6 +119,9 @@ class JIT:
         t.codegen += t3 - t2
         t.modules += 1
         t.by_level[level] = t.by_level.get(level, 0) + 1
+        dump = os.environ.get("ELFJIT_DUMP_DIR")
+        if dump:  # a developer's view of every module compiled, on any thread: IR and object
+            _dump_module(dump, ir_text, obj)
         return obj
 
     def load_object(self, obj: bytes, names: list[str]) -> list[int]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import _thread
 import ctypes
-import os
 import struct
 import time
 from typing import TYPE_CHECKING, Callable, Iterable, TextIO
@@ -584,13 +583,6 @@ class Translator:
         text = self._lift(region, self._name(region.entry, key), tier, hot_threshold)
         self.stats.lift_s += time.perf_counter() - t0
         obj = self.jit.compile_object(text, level)
-        dump = os.environ.get("ELFJIT_DUMP_DIR")
-        if dump:  # a developer's view of what was compiled: the IR and the object
-            base = os.path.join(dump, f"{tier}-{self._name(region.entry, key)}")
-            with open(base + ".ll", "w") as f:
-                f.write(text)
-            with open(base + ".o", "wb") as f:
-                f.write(obj)
         if self.disk is not None:
             self.disk.put(key, obj)
         self.stats.translated_insns += region.ninsns
@@ -887,7 +879,7 @@ class Translator:
     def _hold_bundle(self, image: Image, base: int, entries: list[Entry]) -> None:
         """Install a placed bundle's units in the lookup table only: their Python side is
         made when first asked for (translator.unit_table), and translated code needs none."""
-        clash = set(self.units.hold(base, entries, image.lo, image.hi))
+        clash = set(self.units.hold(base, entries))
         if clash:  # pcs that had units of their own already: replaced the usual way
             for e in entries:
                 if e[0] in clash:
@@ -998,15 +990,19 @@ class Translator:
                     del self._buckets[b]
 
     def _invalidate(self, start: int, end: int) -> None:
+        # Only made units can overlap once release_range has made the held ones that do;
+        # iterating the table itself would make every held unit (a python3.11 start-up's
+        # 15,000, for the dynamic linker's mmap of a data segment: ~35 ms).
         self.units.release_range(start, end)
+        made = self.units.made
         first, last = start >> BUCKET_BITS, (end - 1) >> BUCKET_BITS
         if last - first < len(self._buckets):
             near = set()
             for b in range(first, last + 1):
                 near.update(self._buckets.get(b, ()))
         else:
-            near = set(self.units)
-        dead = [pc for pc in near if self.units[pc].lo < end and self.units[pc].hi > start]
+            near = set(made)
+        dead = [pc for pc in near if made[pc].lo < end and made[pc].hi > start]
         if not dead:
             return
         for pc in dead:
