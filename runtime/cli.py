@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     from runtime.loader import LoadError, check_elf
 
     try:
-        check_elf(args.program)
+        elf = check_elf(args.program)
     except LoadError as e:
         err(str(e))
         return e.status
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         argv0 = args.argv0 if args.argv0 is not None else args.program
         image = load_program(machine.mem, args.program, [argv0, *args.args], env,
-                             sysroot=args.sysroot)
+                             sysroot=args.sysroot, elf=elf)
     except LoadError as e:
         err(str(e))
         return e.status

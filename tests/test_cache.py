@@ -286,6 +286,7 @@ def test_bundled_units_are_made_when_first_asked_for() -> None:
     dynamic linker mapping a data segment inside the library's span, makes none); a pc
     that already had a unit is left to the caller."""
     sys.path.insert(0, str(REPO))
+    from translator.bundle import Columns
     from translator.unit_table import UnitTable
 
     made, indexed = [], []
@@ -294,20 +295,21 @@ def test_bundled_units_are_made_when_first_asked_for() -> None:
         def __init__(self, base: int, e: tuple) -> None:
             self.entry, self.code = e[0], base + e[1]
 
-    def make(base: int, e: tuple) -> U:
-        made.append(e[0])
-        return U(base, e)
+    def make(base: int, cols: Columns, i: int) -> U:
+        made.append(cols.pcs[i])
+        return U(base, cols.entry(i))
 
-    def entry(pc: int, off: int, ninsns: int) -> tuple:
+    def part(*units: tuple[int, int, int]) -> Columns:
         # (pc, offset, size, tier, level, hot, key, layout, roots, lo, hi, ninsns)
-        return (pc, off, 16, "baseline", 1, 0, b"k", b"", [], pc, pc + 4 * ninsns, ninsns)
+        return Columns(Columns.pack([
+            (pc, off, 16, "baseline", 1, None, bytes(20), b"", (), pc, pc + 4 * n, n)
+            for pc, off, n in units]))
 
     t = UnitTable(make, lambda u: indexed.append(u.entry))
     mine = U(0, (0x1000, 7))
     t[0x1000] = mine
-    entries = [entry(0x1000, 0, 4), entry(0x2000, 16, 4), entry(0x3000, 32, 4),
-               entry(0x3100, 48, 8)]
-    assert t.hold(0x7000, entries) == [0x1000]
+    assert t.hold(0x7000, part((0x1000, 0, 4), (0x2000, 16, 4), (0x3000, 32, 4),
+                               (0x3100, 48, 8))) == [0x1000]
     assert made == [] and len(t) == 4 and 0x2000 in t
     assert sorted(t) == [0x1000, 0x2000, 0x3000, 0x3100]
     assert t.get(0x1000) is mine  # not replaced by the held entry
@@ -322,8 +324,11 @@ def test_bundled_units_are_made_when_first_asked_for() -> None:
     assert sorted(made) == [0x2000, 0x3000, 0x3100]
     assert sorted(indexed) == [0x2000, 0x3000, 0x3100]
     assert t.pop(0x3000).code == 0x7020 and 0x3000 not in t and len(t) == 3
-    t.hold(0x8000, [entry(0x4000, 0, 2)])
-    assert {v.entry for v in t.values()} == {0x1000, 0x2000, 0x3100, 0x4000}
+    # A later part's entry for a held pc replaces the earlier one
+    t.hold(0x8000, part((0x4000, 0, 2), (0x5000, 16, 2)))
+    t.hold(0x8000, part((0x5000, 64, 2)))
+    assert t.get(0x5000).code == 0x8040
+    assert {v.entry for v in t.values()} == {0x1000, 0x2000, 0x3100, 0x4000, 0x5000}
 
 
 @pytest.mark.skipif(not DEMO.exists(), reason="bundled demo missing")
@@ -356,16 +361,15 @@ def test_bundle_parts_join_only_where_they_continue() -> None:
     """Parts are joined from the newest rewrite (base 0) on, and only while each starts
     where the previous ended: a part another process stored for a different image, or one
     for other guest bytes, ends the bundle there instead of being placed at a wrong offset."""
-    import marshal
-
     sys.path.insert(0, str(REPO))
-    from translator.bundle import FORMAT, Bundle
+    from translator.bundle import Bundle, pack_layout, part_meta
 
     ok, other = b"v" * 20, b"w" * 20
 
     def part(seq: int, base: int, code: bytes, pc: int, validity: bytes = ok) -> tuple:
-        entry = (pc, base, len(code), "baseline", 1, None, bytes(20), ((pc, 1),), ())
-        return (seq, base, marshal.dumps((FORMAT, validity, [], {}, {}, [entry], 0)), code)
+        entry = (pc, base, len(code), "baseline", 1, None, bytes(20),
+                 pack_layout(((pc, 1),)), (), pc, pc + 4, 1)
+        return (seq, base, part_meta(validity, [], {}, {}, [entry], 0), code)
 
     # A part starts at the page after the one before it ends (file parts are mapped there)
     old = part(0, 0, b"A" * 16, 0x1000)
@@ -422,16 +426,15 @@ def test_eviction_keeps_the_bundle_a_run_just_wrote(tmp_path: Path,
 def test_bundle_code_files_are_mapped_or_copied_and_checked(tmp_path: Path, copy: bool) -> None:
     """A bundle part's code file is mapped where it belongs (or, for --perf-map, copied into
     anonymous memory, which perf names through /tmp/perf-PID.map), only if its length and
-    CRC match; a file part at a page offset lands after a copied part before it."""
-    import zlib
-
+    checksum match; a file part at a page offset lands after a copied part before it."""
     sys.path.insert(0, str(REPO))
+    from runtime.hashing import xxh3_64_intdigest
     from translator.objload import CodeFile, ObjectLoader
 
     code = bytes(range(256)) * 40  # 10,240 bytes: the last page is partly past its end
     path = tmp_path / "part.code"
     path.write_bytes(code)
-    good = CodeFile(str(path), len(code), zlib.crc32(code))
+    good = CodeFile(str(path), len(code), xxh3_64_intdigest(code))
     loader = ObjectLoader({})
     base = loader.place([(0, b"\x90" * 100), (4096, good)], 1 << 20, 4096, copy)
     assert base is not None
@@ -443,7 +446,7 @@ def test_bundle_code_files_are_mapped_or_copied_and_checked(tmp_path: Path, copy
     spans = [(*(int(a, 16) for a in line.split()[0].split("-")), line) for line in maps]
     at = next(line for lo, hi, line in spans if lo <= base + 4096 < hi)
     assert (str(path) in at) != copy, at
-    for bad in (good._replace(crc=good.crc ^ 1), good._replace(length=len(code) + 1),
+    for bad in (good._replace(checksum=good.checksum ^ 1), good._replace(length=len(code) + 1),
                 good._replace(path=str(tmp_path / "gone"))):
         assert loader.place([(0, bad)], 1 << 20, 4096, copy) is None
 
@@ -453,9 +456,9 @@ def test_bundle_code_is_copied_where_it_cannot_be_mapped(tmp_path: Path) -> None
     EPERM) still gets its bundles placed, by copying, rather than dropped as corrupt on
     every run. The refusal is simulated: the loader's mmap fails as the kernel's would."""
     import ctypes
-    import zlib
 
     sys.path.insert(0, str(REPO))
+    from runtime.hashing import xxh3_64_intdigest
     from translator.objload import CodeFile, ObjectLoader
 
     code = b"\xc3" * 5000
@@ -476,10 +479,10 @@ def test_bundle_code_is_copied_where_it_cannot_be_mapped(tmp_path: Path) -> None
             return getattr(self._libc, name)
 
     loader._libc = NoExec(loader._libc)  # type: ignore[assignment]
-    good = CodeFile(str(path), len(code), zlib.crc32(code))
+    good = CodeFile(str(path), len(code), xxh3_64_intdigest(code))
     base = loader.place([(0, good)], 1 << 20, 4096)
     assert base is not None and ctypes.string_at(base, len(code)) == code
-    assert loader.place([(0, good._replace(crc=good.crc ^ 1))], 1 << 20, 4096) is None
+    assert loader.place([(0, good._replace(checksum=good.checksum ^ 1))], 1 << 20, 4096) is None
 
 
 @pytest.mark.skipif(not DEMO.exists(), reason="bundled demo missing")

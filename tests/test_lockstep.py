@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Runs cli.main with the 64-bit ADD (immediate) lifter broken: it adds 1 to every result.
 BROKEN_ADD = textwrap.dedent('''
-    import dataclasses, sys
+    import sys
     from translator import isa  # noqa: F401
     from translator.ir import const
     from translator.isa import registry
@@ -30,7 +30,7 @@ BROKEN_ADD = textwrap.dedent('''
                 if w >> 29 == 0b100:  # sf=1, op=ADD, S=0
                     rd = w & 31
                     ctx.set_xsp(rd, ctx.b.add(ctx.xsp(rd), const("i64", 1)))
-            registry.FORMS[i] = dataclasses.replace(form, lifter=broken)
+            registry.FORMS[i] = form._replace(lifter=broken)
     registry.reset_lookup()
     from runtime.cli import main
     # --no-cache: code from the broken lifter must neither come from nor go to the cache

@@ -20,16 +20,14 @@ import queue
 import sys
 import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 if TYPE_CHECKING:
     from translator.jit import JIT
     from translator.region import Region
 
 
-@dataclass
-class Job:
+class Job(NamedTuple):
     """One region to optimize; `generation` detects an invalidation while it was compiling."""
 
     pc: int

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,14 +30,13 @@ def _init() -> None:
         _initialized = True
 
 
-@dataclass
 class CompileTimes:
-    parse: float = 0.0
-    optimize: float = 0.0
-    codegen: float = 0.0
-    load: float = 0.0
-    modules: int = 0
-    by_level: dict[int, int] = field(default_factory=dict)
+    """Seconds per compile phase, and modules compiled (in all and by level)."""
+
+    def __init__(self) -> None:
+        self.parse = self.optimize = self.codegen = self.load = 0.0
+        self.modules = 0
+        self.by_level: dict[int, int] = {}
 
 
 def _dump_module(directory: str, ir_text: str, obj: bytes) -> None:

@@ -11,8 +11,7 @@ lookup table or returns an exit reason to the dispatcher.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from runtime.cpu_state import (
     EXIT_BRK,
@@ -37,8 +36,7 @@ from translator.ir import Block, Builder, Function, Module, Val, const
 MAX_SPLIT_IMM = GUARD // 2
 
 
-@dataclass(frozen=True, slots=True)
-class AddrParts:
+class AddrParts(NamedTuple):
     """How address() formed a guest address: base + index (+ imm)."""
 
     base: Val

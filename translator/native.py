@@ -13,7 +13,8 @@ from __future__ import annotations
 import ctypes
 import mmap
 import signal
-from typing import Callable
+from array import array
+from typing import Callable, Sequence
 
 from translator.chain_abi import LOOKUP_BITS, lookup_slot
 
@@ -73,15 +74,17 @@ class Native:
     `compile()` produces the trampoline's object when it is not cached.
     """
 
-    OBJECT_NAMES = ["elfjit_enter", "elfjit_on_fault", "elfjit_on_halt"]
+    OBJECT_NAMES = ["elfjit_enter", "elfjit_on_fault", "elfjit_on_halt", "elfjit_set_entries"]
 
     def __init__(self, native_object: bytes, link: Callable[[bytes, list[str]], list[int]],
                  lookup: LookupTable) -> None:
         self.lookup = lookup
         self.set_entry = lookup.set_entry
         self.clear = lookup.clear
-        enter, handler, halt = link(native_object, self.OBJECT_NAMES)
+        enter, handler, halt, set_entries = link(native_object, self.OBJECT_NAMES)
         self.enter = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p)(enter)
+        lookup.bulk = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64,
+                                       ctypes.c_uint64)(set_entries)
         self._install(handler, halt)
 
     @staticmethod
@@ -122,6 +125,8 @@ class LookupTable:
         self._pcs = memoryview(self.table).cast("B").cast("Q")[0::2]
         self._pcs[lookup_slot(0)] = ALL_ONES
         self._no_pcs: memoryview | None = None  # zero tags for clear(), made on first use
+        # The native set_entries (Native links it): None until then
+        self.bulk: Callable[[int, int, int, int], None] | None = None
 
     def set_entry(self, pc: int, code: int) -> None:
         """Point pc's slot at code. Other guest threads may be looking the slot up right now
@@ -135,15 +140,22 @@ class LookupTable:
         self.table[2 * i + 1] = code
         self.table[2 * i] = pc
 
-    def set_entries(self, pairs: list[tuple[int, int]]) -> None:
-        """set_entry for many (pc, code) pairs at once (a warm start's pre-linked units),
-        in the same store order, through a raw view rather than ctypes indexing."""
+    def set_entries(self, pcs: Sequence[int], offsets: Sequence[int], base: int) -> None:
+        """set_entry(pc, base + offset) for many pcs at once (a warm start's pre-linked
+        units), in the same store order: natively once the glue is linked (`bulk`)."""
+        if self.bulk is not None:
+            p = pcs if isinstance(pcs, array) else array("Q", pcs)
+            o = offsets if isinstance(offsets, array) else array("Q", offsets)
+            n = min(len(p), len(o))
+            if n:
+                self.bulk(p.buffer_info()[0], o.buffer_info()[0], n, base)
+            return
         words = memoryview(self.table).cast("B").cast("Q")
-        for pc, code in pairs:
+        for pc, off in zip(pcs, offsets):
             i = 2 * lookup_slot(pc)
             if words[i] != pc:
                 words[i] = ALL_ONES
-            words[i + 1] = code
+            words[i + 1] = base + off
             words[i] = pc
 
     def replace_code(self, pc: int, code: int) -> bool:

@@ -79,6 +79,8 @@ def native_ir() -> str:
     reason = b.load("i64", b.gep(cpu, offset_of("exit_reason")), align=8, volatile=True)
     b.ret(reason)
 
+    _set_entries(m)
+
     # ---- fault handler: void elfjit_on_fault(i32 sig, ptr info, ptr uctx)
     # ---- halt handler:  void elfjit_on_halt(i32 sig, ptr info, ptr uctx)
     for name in ("elfjit_on_fault", "elfjit_on_halt"):
@@ -123,6 +125,44 @@ def native_ir() -> str:
         # thread sees the halt request at its next exit to Python.
         b.ret_void()
     return m.text()
+
+
+def _set_entries(m: Module) -> None:
+    """void elfjit_set_entries(ptr pcs, ptr offsets, i64 n, i64 base): the lookup table's
+    set_entry(pcs[i], base + offsets[i]) for i < n, with its store order (tag made
+    unmatchable, code, tag). A warm python3.11 start installs 15,000 pre-linked units:
+    ~10 ms as a Python loop, well under one here."""
+    fn = Function("elfjit_set_entries", params="ptr %pcs, ptr %offs, i64 %n, i64 %base")
+    m.functions.append(fn)
+    b = Builder(m, fn)
+    entry, loop, clear, write, done = (fn.new_block(n)
+                                       for n in ("entry", "loop", "clear", "write", "done"))
+    b.position_at_end(entry)
+    counter = b.alloca("i64")
+    b.store(const("i64", 0), counter, align=8)
+    b.cbranch(b.icmp("eq", Val("%n", "i64"), const("i64", 0)), done, loop)
+    b.position_at_end(loop)
+    i = b.load("i64", counter, align=8)
+    at = b.mul(i, const("i64", 8))
+    pc = b.load("i64", b._def("ptr", f"getelementptr inbounds i8, ptr %pcs, i64 {at.ref}"),
+                align=8)
+    off = b.load("i64", b._def("ptr", f"getelementptr inbounds i8, ptr %offs, i64 {at.ref}"),
+                 align=8)
+    idx = lookup_index(b, pc)
+    slot = b._def("ptr", f"getelementptr inbounds [2 x i64], ptr @{LOOKUP_SYMBOL}, i64 {idx.ref}")
+    tag = b.load("i64", slot, align=8, volatile=True)
+    b.cbranch(b.icmp("ne", tag, pc), clear, write)
+    b.position_at_end(clear)
+    b.store(const("i64", -1), slot, align=8, volatile=True)
+    b.br(write)
+    b.position_at_end(write)
+    b.store(b.add(Val("%base", "i64"), off), b.gep(slot, 8), align=8, volatile=True)
+    b.store(pc, slot, align=8, volatile=True)
+    nxt = b.add(i, const("i64", 1))
+    b.store(nxt, counter, align=8)
+    b.cbranch(b.icmp("ult", nxt, Val("%n", "i64")), loop, done)
+    b.position_at_end(done)
+    b.ret_void()
 
 
 def _enter_guest_fp_env(b: Builder, cpu: Val, guest_mx: Val) -> None:

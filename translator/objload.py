@@ -17,8 +17,9 @@ import ctypes
 import mmap
 import os
 import struct
-import zlib
 from typing import NamedTuple
+
+from runtime.hashing import xxh3_64_intdigest
 
 SHT_SYMTAB, SHT_RELA, SHT_NOBITS = 2, 4, 8
 SHF_WRITE, SHF_ALLOC = 1, 2
@@ -43,11 +44,11 @@ class Unsupported(Exception):
 
 class CodeFile(NamedTuple):
     """Code stored in a file of its own (a bundle part, translator.disk_cache): mapped, not
-    copied, and checked against its CRC-32 where it is mapped."""
+    copied, and checked against its XXH3-64 checksum where it is mapped."""
 
     path: str
     length: int
-    crc: int
+    checksum: int
 
 
 PAGE = 4096
@@ -386,7 +387,7 @@ class ObjectLoader(LinkTarget):
             os.close(fd)
         if got != addr:
             return None
-        return zlib.crc32((ctypes.c_char * f.length).from_address(addr)) == f.crc
+        return xxh3_64_intdigest((ctypes.c_char * f.length).from_address(addr)) == f.checksum
 
     @staticmethod
     def _copy_file(addr: int, f: CodeFile) -> bool:
@@ -395,7 +396,7 @@ class ObjectLoader(LinkTarget):
                 code = fh.read()
         except OSError:
             return False
-        if len(code) != f.length or zlib.crc32(code) != f.crc:
+        if len(code) != f.length or xxh3_64_intdigest(code) != f.checksum:
             return False
         ctypes.memmove(addr, code, len(code))
         return True

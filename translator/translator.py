@@ -14,11 +14,18 @@ import struct
 import time
 from typing import TYPE_CHECKING, Callable, Iterable, TextIO
 
-from runtime.hashing import blake2b
+from runtime.hashing import blake2b, xxh3_128
 from runtime.memory import GUEST_BASE, PROT_EXEC, PROT_READ, PROT_WRITE, GuestMemory
 from translator import translator_fingerprint
 from translator.bitfields import bits, sext
-from translator.bundle import Bundle, BundleBuilder, pack_layout, unpack_layout
+from translator.bundle import (
+    Bundle,
+    BundleBuilder,
+    CodeByKey,
+    Columns,
+    pack_layout,
+    unpack_layout,
+)
 from translator.chain_abi import HOT_SKIP_SYMBOL, LOOKUP_BITS, LOOKUP_SYMBOL
 from translator.disk_cache import DiskCache
 from translator.native import THREAD_KEY_SYMBOL, LookupTable, Native, thread_key
@@ -29,7 +36,6 @@ from translator.unit_table import UnitTable
 if TYPE_CHECKING:
     from runtime.cpu_state import CPUState
     from translator.background import BackgroundCompiler, Job
-    from translator.bundle import Entry
     from translator.jit import JIT
 
 
@@ -242,7 +248,7 @@ class Translator:
                  disk: DiskCache | None = None) -> None:
         self.mem = mem
         self.disk = disk
-        self.loaded: dict[bytes, int] = {}  # in-memory cache: key -> host code
+        self.loaded = CodeByKey()  # in-memory cache: key -> host code
         self.policy = policy or TierPolicy()
         self.stats = TranslationStats()
         self.lookup = LookupTable()
@@ -753,8 +759,8 @@ class Translator:
             self._buckets.setdefault(b, set()).add(u.entry)
 
     @staticmethod
-    def _from_bundle(base: int, e: Entry) -> Unit:
-        pc, off, _size, tier, level, hot, key, layout, roots, lo, hi, ninsns = e
+    def _from_bundle(base: int, cols: Columns, i: int) -> Unit:
+        pc, off, _size, tier, level, hot, key, layout, roots, lo, hi, ninsns = cols.entry(i)
         return Unit(pc, base + off, lo, hi, ninsns, len(layout) >> 4, tier, level, hot, key,
                     layout, roots)
 
@@ -837,11 +843,13 @@ class Translator:
     def _validity(self, spans: list[tuple[int, int, bytes]], lo: int, hi: int) -> bytes | None:
         """What an image's bundled units depend on besides their own records: the image's
         executable bytes and where they are, and everything else their keys cover. None for
-        an image with writable code, whose bytes a plain guest store can change unseen."""
+        an image with writable code, whose bytes a plain guest store can change unseen.
+        XXH3-128 over the bytes (runtime/hashing.py): BLAKE2b took 6 ms of a python3.11
+        start-up's 6 MB, for a check against changed bytes, not against an adversary."""
         want = PROT_WRITE | PROT_EXEC
         if any(m.start < hi and m.end > lo and m.prot & want == want for m in self.mem.maps):
             return None
-        h = blake2b(digest_size=20)
+        h = xxh3_128()
         h.update(f"{translator_fingerprint()}|{GUEST_BASE}|{LOOKUP_BITS}|"
                  f"{self.policy.direct_baseline}|{self.policy.count_blocks}|{lo}|{hi}".encode())
         for start, end, data in spans:
@@ -864,35 +872,50 @@ class Translator:
             self.disk.drop_corrupt_bundle(image.key)
             return 0
         image.bundle = bundle
-        entries = bundle.entries.values()
-        self.loaded.update((e[6], base + e[1]) for e in entries)
+        self.loaded.add_later(bundle, base)
         if self.perf_map is not None:  # every unit named now: make them all
-            self.loader.sizes.update((base + e[1], e[2]) for e in entries)
-            for e in entries:
-                self._add_unit(self._from_bundle(base, e))
+            for cols, i in bundle.live().values():
+                self.loader.sizes[base + cols.offs[i]] = cols.sizes[i]
+                self._add_unit(self._from_bundle(base, cols, i))
+            n = len(bundle.live())
         else:
-            self._hold_bundle(image, base, list(entries))
+            n = self._hold_bundle(base, bundle)
         self.stats.link_s += time.perf_counter() - t0
-        self.stats.bundled += len(bundle.entries)
-        return len(bundle.entries)
+        self.stats.bundled += n
+        return n
 
-    def _hold_bundle(self, image: Image, base: int, entries: list[Entry]) -> None:
+    def _hold_bundle(self, base: int, bundle: Bundle) -> int:
         """Install a placed bundle's units in the lookup table only: their Python side is
-        made when first asked for (translator.unit_table), and translated code needs none."""
-        clash = set(self.units.hold(base, entries))
-        if clash:  # pcs that had units of their own already: replaced the usual way
-            for e in entries:
-                if e[0] in clash:
-                    self._add_unit(self._from_bundle(base, e))
-            entries = [e for e in entries if e[0] not in clash]
-        self.lookup.set_entries([(e[0], base + e[1]) for e in entries])
+        made when first asked for (translator.unit_table), and translated code needs none.
+        A later part's entry for a pc replaces an earlier one's (in the counts too). How
+        many units it installed."""
         s = self.stats
-        opt = sum(e[3] == "optimized" for e in entries)
-        s.units += len(entries)
-        s.blocks += sum(len(e[7]) for e in entries) >> 4
-        s.insns += sum(e[11] for e in entries)
-        s.by_tier["optimized"] = s.by_tier.get("optimized", 0) + opt
-        s.by_tier["baseline"] = s.by_tier.get("baseline", 0) + len(entries) - opt
+        total = 0
+        earlier: set[int] = set()  # ids of this bundle's parts held so far
+        for cols in bundle.columns:
+            n, opt = len(cols), sum(cols.optimized)
+            blocks, insns = sum(cols.nblocks), sum(cols.ninsns)
+            if earlier:
+                for pc in cols.pcs:
+                    h = self.units.held(pc)
+                    if h is not None and id(h[1]) in earlier:
+                        old, i = h[1], h[2]
+                        n, opt = n - 1, opt - old.optimized[i]
+                        blocks, insns = blocks - old.nblocks[i], insns - old.ninsns[i]
+            clash = self.units.hold(base, cols)
+            if clash:  # pcs that had units of their own already: replaced the usual way
+                index = {pc: i for i, pc in enumerate(cols.pcs)}
+                for pc in clash:
+                    self._add_unit(self._from_bundle(base, cols, index[pc]))
+            self.lookup.set_entries(cols.pcs, cols.offs, base)
+            earlier.add(id(cols))
+            total += n
+            s.units += n
+            s.blocks += blocks
+            s.insns += insns
+            s.by_tier["optimized"] = s.by_tier.get("optimized", 0) + opt
+            s.by_tier["baseline"] = s.by_tier.get("baseline", 0) + n - opt
+        return total
 
     def save_manifest(self) -> None:
         """Record which units this run used, for the next run's prefetch: per image, a
@@ -950,10 +973,9 @@ class Translator:
         `fresh`: the image's units that may be missing from its bundle (None: any of them)."""
         assert self.disk is not None and image.validity is not None
         old = image.bundle or Bundle(image.validity)
-        entries = old.entries
         new = [u for u in (fresh if fresh is not None
                            else self._units_in(image, self.units.values()))
-               if (e := entries.get(u.entry)) is None or e[6] != u.key]
+               if old.key_of(u.entry) != u.key]
         if not new:
             return None
         seq = old.last_seq + 1

@@ -9,23 +9,28 @@ needs); the Python-side unit is made from its bundle entry the first time anythi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from itertools import repeat
+from typing import TYPE_CHECKING, Callable, Iterator
 
 if TYPE_CHECKING:
-    from translator.bundle import Entry
+    from translator.bundle import Columns
     from translator.translator import Unit
+
+# A held unit: (image base, its part's columns, index in them)
+Held = tuple[int, "Columns", int]
 
 
 class UnitTable:
     """A dict-like map of units by entry pc (get, [], in, iteration, values, pop, clear).
 
-    `make(base, entry)` turns a held-back bundle entry into a unit and `on_new(unit)` indexes
-    it; neither is called for units added with `[pc] = unit`, which the caller indexes."""
+    `make(base, columns, i)` turns a held-back bundle entry into a unit and `on_new(unit)`
+    indexes it; neither is called for units added with `[pc] = unit`, which the caller
+    indexes."""
 
-    def __init__(self, make: Callable[[int, Entry], Unit], on_new: Callable[[Unit], None]
-                 ) -> None:
+    def __init__(self, make: Callable[[int, Columns, int], Unit],
+                 on_new: Callable[[Unit], None]) -> None:
         self._units: dict[int, Unit] = {}
-        self._held: dict[int, tuple[int, Entry]] = {}  # pc -> (image base, bundle entry)
+        self._held: dict[int, Held] = {}
         # (lo, hi, pcs) per bundle held back, [lo, hi) the guest code its units cover: an
         # invalidation overlapping a held unit makes it first, so the invalidation index
         # sees it
@@ -33,21 +38,19 @@ class UnitTable:
         self._make = make
         self._on_new = on_new
 
-    def hold(self, base: int, entries: Iterable[Entry]) -> list[int]:
-        """Hold back the units of a bundle placed at `base`; the pcs that already had a
-        unit, which the caller must replace itself (their entries are not held)."""
-        entries = list(entries)
-        clash = [e[0] for e in entries if e[0] in self._units]
-        self._held.update((e[0], (base, e)) for e in entries)
+    def hold(self, base: int, cols: Columns) -> list[int]:
+        """Hold back the units of a bundle part placed at `base`, replacing held entries of
+        earlier parts for the same pcs; the pcs that already had a made unit, which the
+        caller must replace itself (their entries are not held)."""
+        pcs = cols.pcs
+        units = self._units
+        clash = [pc for pc in pcs if pc in units] if units else []
+        self._held.update(zip(pcs, zip(repeat(base), repeat(cols), range(len(pcs)))))
         for pc in clash:
             del self._held[pc]
-        self._add_span([e for e in entries if e[0] in self._held])
+        if len(pcs):
+            self._spans.append((min(cols.los), max(cols.his), pcs))
         return clash
-
-    def _add_span(self, entries: list[Entry]) -> None:
-        if entries:
-            self._spans.append((min(e[9] for e in entries), max(e[10] for e in entries),
-                                [e[0] for e in entries]))
 
     def _release(self, pc: int) -> Unit | None:
         held = self._held.pop(pc, None)
@@ -61,7 +64,7 @@ class UnitTable:
     def release_range(self, start: int, end: int) -> None:
         """Make the held units whose guest code overlaps [start, end).
 
-        Spans are the guest code a bundle's units cover, not its image: the dynamic
+        Spans are the guest code a bundle part's units cover, not its image: the dynamic
         linker maps a library's data segment over the end of the span its code mapping
         reserved, and releasing whole images there made all 15,000 units of a python3.11
         start-up (~30 ms) for an invalidation that touched none of them."""
@@ -73,14 +76,15 @@ class UnitTable:
                     held = self._held.get(pc)
                     if held is None:
                         continue
-                    e = held[1]
-                    if e[9] < end and e[10] > start:
+                    cols, i = held[1], held[2]
+                    if cols.los[i] < end and cols.his[i] > start:
                         self._release(pc)
                     else:
-                        rest.append(e)
+                        rest.append(held)
                 if rest:
-                    keep.append((min(e[9] for e in rest), max(e[10] for e in rest),
-                                 [e[0] for e in rest]))
+                    keep.append((min(h[1].los[h[2]] for h in rest),
+                                 max(h[1].his[h[2]] for h in rest),
+                                 [h[1].pcs[h[2]] for h in rest]))
             else:
                 keep.append(span)
         self._spans = keep
@@ -89,6 +93,10 @@ class UnitTable:
         for pc in list(self._held):
             self._release(pc)
         self._spans = []
+
+    def held(self, pc: int) -> Held | None:
+        """pc's held-back entry, if it has one (and no unit made yet)."""
+        return self._held.get(pc)
 
     @property
     def made(self) -> dict[int, Unit]:

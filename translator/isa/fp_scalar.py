@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from runtime.fpenv import FPSR_IOC
 from translator.ir import Val, const
@@ -47,8 +47,7 @@ from translator.lift_context import (
 )
 
 
-@dataclass(frozen=True)
-class FType:
+class FType(NamedTuple):
     """An IEEE binary format as the lifter needs it: IR types and bit masks."""
 
     ty: str  # LLVM type: half, float, double

@@ -21,7 +21,7 @@ Semantics every form shares:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from translator.ir import Val, const
 from translator.isa.registry import bit, bits, insn, sext
@@ -30,8 +30,7 @@ from translator.lift_context import LiftContext, Unallocated
 I64 = "i64"
 
 
-@dataclass(frozen=True, slots=True)
-class Access:
+class Access(NamedTuple):
     """What one encoding of size/V/opc does with memory and its transfer register."""
 
     kind: str  # "load", "store" or "prefetch"

@@ -8,8 +8,7 @@ fixed bits wins, so a specific alias can override its general form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from translator.bitfields import bit, bits, sext  # noqa: F401  (re-exported to lifters)
 
@@ -19,8 +18,7 @@ if TYPE_CHECKING:
 Lifter = Callable[["LiftContext", int], None]
 
 
-@dataclass(frozen=True)
-class Form:
+class Form(NamedTuple):
     mask: int
     value: int
     lifter: Lifter

@@ -21,7 +21,7 @@ qemu-aarch64 through tests/guest/bf16.c, in every FPCR mode and in both tiers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from runtime.fpenv import FPSR_IDC, FPSR_IOC, FPSR_IXC, FPSR_OFC, FPSR_UFC
 from translator.ir import Builder, Val, const
@@ -38,12 +38,13 @@ def _lanes(ty: str) -> int:
     return int(ty[1:ty.index(" ")])
 
 
-@dataclass
 class _Lanes:
     """Integer helpers on <n x i32> / <n x i64> lane vectors."""
 
-    b: Builder
-    n: int
+    __slots__ = ("b", "n")
+
+    def __init__(self, b: Builder, n: int) -> None:
+        self.b, self.n = b, n
 
     def c(self, value: int, width: int = 64) -> Val:
         return vconst(f"<{self.n} x i{width}>", value)
@@ -64,8 +65,7 @@ class _Lanes:
         return self.b.icmp(pred, a, self.c(value, int(a.ty.split(" x i")[1][:-1])))
 
 
-@dataclass
-class _Unpacked:
+class _Unpacked(NamedTuple):
     """A float32 lane taken apart the BFloat16 way (denormals are zeros): value = m * 2^e."""
 
     sign: Val  # i1 lanes
