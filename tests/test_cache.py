@@ -387,6 +387,46 @@ def test_bundle_parts_join_only_where_they_continue() -> None:
     assert Bundle.from_parts(other, [rewrite]) is None
 
 
+def test_a_bundle_of_many_parts_is_merged_into_one() -> None:
+    """A bundle that runs have each appended a part to is written back as one part (base 0)
+    when the next run adds to it: the code of every part where it sat, each pc's newest
+    entry only, all fix-ups; read back, it places the same code and installs the same
+    units as the parts did."""
+    sys.path.insert(0, str(REPO))
+    from translator.bundle import MAX_PARTS, Bundle, BundleBuilder, pack_layout, part_meta
+
+    ok = b"v" * 16
+
+    def entry(pc: int, off: int, size: int, tier: str = "baseline") -> tuple:
+        return (pc, off, size, tier, 1, None, pc.to_bytes(20, "little"),
+                pack_layout(((pc, 1),)), (), pc, pc + 4, 1)
+
+    parts = []
+    for seq in range(MAX_PARTS):
+        base = seq * 4096
+        code = bytes([0x90 + seq]) * (100 + seq)
+        # each part adds pc 0x1000*(seq+1) and replaces pc 0x1000 (an optimized region)
+        entries = [entry(0x1000 * (seq + 1), base, 16)]
+        if seq:
+            entries.append(entry(0x1000, base + 16, 32, "optimized"))
+        fixups = [(base + 8, "sym", 0)]
+        parts.append((seq, base, part_meta(ok, fixups, {"sym": base + 64}, {}, entries, 0),
+                      code))
+    old = Bundle.from_parts(ok, parts)
+    assert old is not None and len(old.parts) == MAX_PARTS
+    before = {pc: old.entries[pc] for pc in old.entries}
+    merged = BundleBuilder(old, merge=True).part()
+    assert merged[0] == 0
+    again = Bundle.from_parts(ok, [(MAX_PARTS, *merged)])
+    assert again is not None and len(again.parts) == 1 and len(again.columns) == 1
+    assert again.entries == before
+    assert len(again.columns[0]) == len(before)  # replaced entries are not carried over
+    assert again.fixups == old.fixups and again.size == old.size
+    code = again.parts[0][1]
+    for base, part in old.parts:
+        assert code[base:base + len(part)] == part
+
+
 def test_eviction_keeps_the_bundle_a_run_just_wrote(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """At the size bound, eviction goes by last use across units and bundles: the bundle a

@@ -30,9 +30,15 @@ from translator.objload import (
     ObjectLoader,
     Unsupported,
     link_object,
+    read_code,
 )
 
 FORMAT = 5
+# A bundle with this many parts is merged into one when a run next adds to it: every part is
+# a row, a metadata blob and a file to map at each start, and a program whose runs each
+# compile a little (python3.11's hash randomization takes new paths every time) adds a part
+# per run.
+MAX_PARTS = 8
 # Where an image's data (the units' counters) starts, from the start of its code: on pages of
 # their own, so a counter update is never a store into code (translator/objload.py). An image
 # holds at most this much code.
@@ -122,10 +128,42 @@ class Columns:
 
 
 def part_meta(validity: bytes, fixups: list[Fixup], got: dict[str, int],
-              stubs: dict[str, int], entries: list[Entry], data_end: int) -> bytes:
-    """A part's stored metadata."""
-    return marshal.dumps((FORMAT, validity, fixups, got, stubs, Columns.pack(entries),
-                          data_end))
+              stubs: dict[str, int], entries: list[Entry] | tuple, data_end: int) -> bytes:
+    """A part's stored metadata; `entries` as Entry tuples, or already packed."""
+    packed = entries if isinstance(entries, tuple) else Columns.pack(entries)
+    return marshal.dumps((FORMAT, validity, fixups, got, stubs, packed, data_end))
+
+
+def _select(chosen: list[tuple[Columns, list[int]]], extra: tuple) -> tuple:
+    """Packed columns of the chosen entries of several parts' columns, then of the packed
+    `extra`, without unpacking any entry's record."""
+    def col(name: str) -> bytes:
+        a = array("Q")
+        for cols, idx in chosen:
+            c = getattr(cols, name)
+            a.extend(c[i] for i in idx)
+        return a.tobytes() + extra[_PACKED.index(name)]
+
+    klen = max([cols.klen for cols, idx in chosen if idx] + [extra[8]])
+    if any(cols.klen != klen for cols, idx in chosen if idx) or extra[8] not in (0, klen):
+        raise ValueError("unit keys of different lengths")
+    optimized = b"".join(bytes(cols.optimized[i] for i in idx) for cols, idx in chosen)
+    keys = b"".join(cols.key(i) for cols, idx in chosen for i in idx)
+    recs, offs = bytearray(), array("Q", [0])
+    for cols, idx in chosen:
+        for i in idx:
+            recs += cols.recs[cols.rec_offs[i]:cols.rec_offs[i + 1]]
+            offs.append(len(recs))
+    extra_offs = _words(extra[11])
+    offs.extend(len(recs) + o for o in extra_offs[1:])
+    return (col("pcs"), col("offs"), col("sizes"), col("los"), col("his"), col("ninsns"),
+            col("nblocks"), optimized + extra[7], klen, keys + extra[9],
+            bytes(recs) + extra[10], offs.tobytes())
+
+
+# The order of Columns.pack's tuple, for _select
+_PACKED = ("pcs", "offs", "sizes", "los", "his", "ninsns", "nblocks", "optimized", "klen",
+           "keys", "recs", "rec_offs")
 
 
 class Bundle:
@@ -258,7 +296,11 @@ class BundleBuilder(LinkTarget):
     """Links objects after an existing image; addresses are offsets from the image's start,
     and only the new bytes are held (`start` is where they begin)."""
 
-    def __init__(self, bundle: Bundle) -> None:
+    def __init__(self, bundle: Bundle, merge: bool = False) -> None:
+        """`merge`: part() is then a rewrite holding the bundle's parts as well (their
+        code read back from the files, the live entries of their metadata), so a bundle
+        that many runs have each added a part to is one part again."""
+        self.bundle = bundle if merge else None
         self.validity = bundle.validity
         self.start = bundle.size
         self.data = bytearray()
@@ -339,7 +381,33 @@ class BundleBuilder(LinkTarget):
         return True
 
     def part(self) -> tuple[int, bytes, bytes]:
-        """The new part: (base offset, meta, code)."""
+        """The new part: (base offset, meta, code). Merging, a rewrite based at 0, unless
+        a part's code cannot be read back intact: then just the new bytes after it."""
+        merged = self._merged() if self.bundle is not None else None
+        if merged is not None:
+            return merged
         meta = part_meta(self.validity, self.fixups, self.got_slots, self.stub_slots,
                          self.entries, self.data_end)
         return self.start, meta, bytes(self.data)
+
+    def _merged(self) -> tuple[int, bytes, bytes] | None:
+        old = self.bundle
+        assert old is not None
+        code = bytearray()
+        for base, part in old.parts:
+            data = part if isinstance(part, bytes) else read_code(part)
+            if data is None:
+                return None
+            code += bytes(base - len(code))
+            code += data
+        code += bytes(self.start - len(code))
+        code += self.data
+        live = old.live()
+        new = {e[0] for e in self.entries}
+        chosen = [(cols, [i for i, pc in enumerate(cols.pcs)
+                          if live[pc][0] is cols and live[pc][1] == i and pc not in new])
+                  for cols in old.columns]
+        meta = part_meta(self.validity, old.fixups + self.fixups, self.got_slots,
+                         self.stub_slots, _select(chosen, Columns.pack(self.entries)),
+                         self.data_end)
+        return 0, meta, bytes(code)

@@ -51,6 +51,18 @@ class CodeFile(NamedTuple):
     checksum: int
 
 
+def read_code(f: CodeFile) -> bytes | None:
+    """A code file's bytes, if they are what its length and checksum say."""
+    try:
+        with open(f.path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    if len(data) != f.length or xxh3_64_intdigest(data) != f.checksum:
+        return None
+    return data
+
+
 PAGE = 4096
 MAP_FIXED = 0x10
 
@@ -391,12 +403,8 @@ class ObjectLoader(LinkTarget):
 
     @staticmethod
     def _copy_file(addr: int, f: CodeFile) -> bool:
-        try:
-            with open(f.path, "rb") as fh:
-                code = fh.read()
-        except OSError:
-            return False
-        if len(code) != f.length or xxh3_64_intdigest(code) != f.checksum:
+        code = read_code(f)
+        if code is None:
             return False
         ctypes.memmove(addr, code, len(code))
         return True

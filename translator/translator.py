@@ -19,6 +19,7 @@ from runtime.memory import GUEST_BASE, PROT_EXEC, PROT_READ, PROT_WRITE, GuestMe
 from translator import translator_fingerprint
 from translator.bitfields import bits, sext
 from translator.bundle import (
+    MAX_PARTS,
     Bundle,
     BundleBuilder,
     CodeByKey,
@@ -986,7 +987,7 @@ class Translator:
             self._objs.update(self.disk.get_many([u.key for u in units
                                                   if u.key not in self._objs]))
             old, new = Bundle(image.validity), units
-        builder = BundleBuilder(old)
+        builder = BundleBuilder(old, merge=len(old.parts) >= MAX_PARTS)
         left = []
         for u in new:
             obj = self._objs.get(u.key)
