@@ -134,30 +134,37 @@ def part_meta(validity: bytes, fixups: list[Fixup], got: dict[str, int],
     return marshal.dumps((FORMAT, validity, fixups, got, stubs, packed, data_end))
 
 
-def _select(chosen: list[tuple[Columns, list[int]]], extra: tuple) -> tuple:
-    """Packed columns of the chosen entries of several parts' columns, then of the packed
-    `extra`, without unpacking any entry's record."""
+def _select(chosen: list[tuple[Columns, list[int] | None]], extra: tuple) -> tuple:
+    """Packed columns of the chosen entries of several parts' columns (None: all of a
+    part's), then of the packed `extra`, without unpacking any entry's record."""
     def col(name: str) -> bytes:
         a = array("Q")
         for cols, idx in chosen:
             c = getattr(cols, name)
-            a.extend(c[i] for i in idx)
+            a.extend(c if idx is None else array("Q", (c[i] for i in idx)))
         return a.tobytes() + extra[_PACKED.index(name)]
 
-    klen = max([cols.klen for cols, idx in chosen if idx] + [extra[8]])
-    if any(cols.klen != klen for cols, idx in chosen if idx) or extra[8] not in (0, klen):
+    used = [cols for cols, idx in chosen if idx is None or idx]
+    klen = max([cols.klen for cols in used] + [extra[8]])
+    if any(cols.klen != klen for cols in used) or extra[8] not in (0, klen):
         raise ValueError("unit keys of different lengths")
-    optimized = b"".join(bytes(cols.optimized[i] for i in idx) for cols, idx in chosen)
-    keys = b"".join(cols.key(i) for cols, idx in chosen for i in idx)
-    recs, offs = bytearray(), array("Q", [0])
+    optimized, keys, recs = bytearray(), bytearray(), bytearray()
+    offs = array("Q", [0])
     for cols, idx in chosen:
+        if idx is None:
+            optimized += cols.optimized
+            keys += cols.keys
+            offs.extend(array("Q", (len(recs) + o for o in cols.rec_offs[1:])))
+            recs += cols.recs
+            continue
+        optimized += bytes(cols.optimized[i] for i in idx)
         for i in idx:
+            keys += cols.key(i)
             recs += cols.recs[cols.rec_offs[i]:cols.rec_offs[i + 1]]
             offs.append(len(recs))
-    extra_offs = _words(extra[11])
-    offs.extend(len(recs) + o for o in extra_offs[1:])
+    offs.extend(array("Q", (len(recs) + o for o in _words(extra[11])[1:])))
     return (col("pcs"), col("offs"), col("sizes"), col("los"), col("his"), col("ninsns"),
-            col("nblocks"), optimized + extra[7], klen, keys + extra[9],
+            col("nblocks"), bytes(optimized) + extra[7], klen, bytes(keys) + extra[9],
             bytes(recs) + extra[10], offs.tobytes())
 
 
@@ -393,20 +400,20 @@ class BundleBuilder(LinkTarget):
     def _merged(self) -> tuple[int, bytes, bytes] | None:
         old = self.bundle
         assert old is not None
-        code = bytearray()
+        code = bytearray(self.start + len(self.data))  # each byte copied once
         for base, part in old.parts:
             data = part if isinstance(part, bytes) else read_code(part)
             if data is None:
                 return None
-            code += bytes(base - len(code))
-            code += data
-        code += bytes(self.start - len(code))
-        code += self.data
+            code[base:base + len(data)] = data
+        code[self.start:] = self.data
         live = old.live()
         new = {e[0] for e in self.entries}
-        chosen = [(cols, [i for i, pc in enumerate(cols.pcs)
-                          if live[pc][0] is cols and live[pc][1] == i and pc not in new])
-                  for cols in old.columns]
+        chosen: list[tuple[Columns, list[int] | None]] = []
+        for cols in old.columns:
+            idx = [i for i, pc in enumerate(cols.pcs)
+                   if live[pc][0] is cols and live[pc][1] == i and pc not in new]
+            chosen.append((cols, None if len(idx) == len(cols) else idx))
         meta = part_meta(self.validity, old.fixups + self.fixups, self.got_slots,
                          self.stub_slots, _select(chosen, Columns.pack(self.entries)),
                          self.data_end)
