@@ -103,17 +103,17 @@ class BackgroundCompiler:
         self._jobs.put(job)
 
     def _start_jit(self) -> JIT:
-        """The worker's JIT, made on the worker: importing llvmlite and setting up its
-        target machines is 30-40 ms, and on the guest thread it stopped the guest for that
-        long at its first promotion (a warm python3.11 `-c pass` whose first compile is a
+        """This worker's own JIT (a worker abandoned by close() may still be using the
+        previous one), made on the worker: importing llvmlite and setting up its target
+        machines is 30-40 ms, and on the guest thread it stopped the guest for that long at
+        its first promotion (a warm python3.11 `-c pass` whose first compile is a
         promotion); here the guest runs on meanwhile, without the GIL in translated code."""
-        if self.jit is None:
-            from translator.jit import JIT
+        from translator.jit import JIT
 
-            jit = JIT(own_context=True, engine=False)
-            _unlock_llvmlite()
-            self.jit = jit
-        return self.jit
+        jit = JIT(own_context=True, engine=False)
+        _unlock_llvmlite()
+        self.jit = jit
+        return jit
 
     def _run(self, abandoned: threading.Event) -> None:
         try:

@@ -14,7 +14,7 @@ import ctypes
 import mmap
 import signal
 from array import array
-from typing import Callable, Sequence
+from typing import Callable
 
 from translator.chain_abi import LOOKUP_BITS, lookup_slot
 
@@ -140,23 +140,14 @@ class LookupTable:
         self.table[2 * i + 1] = code
         self.table[2 * i] = pc
 
-    def set_entries(self, pcs: Sequence[int], offsets: Sequence[int], base: int) -> None:
+    def set_entries(self, pcs: array, offsets: array, base: int) -> None:
         """set_entry(pc, base + offset) for many pcs at once (a warm start's pre-linked
-        units), in the same store order: natively once the glue is linked (`bulk`)."""
-        if self.bulk is not None:
-            p = pcs if isinstance(pcs, array) else array("Q", pcs)
-            o = offsets if isinstance(offsets, array) else array("Q", offsets)
-            n = min(len(p), len(o))
-            if n:
-                self.bulk(p.buffer_info()[0], o.buffer_info()[0], n, base)
-            return
-        words = memoryview(self.table).cast("B").cast("Q")
-        for pc, off in zip(pcs, offsets):
-            i = 2 * lookup_slot(pc)
-            if words[i] != pc:
-                words[i] = ALL_ONES
-            words[i + 1] = base + off
-            words[i] = pc
+        units, as the `Q` arrays of their bundle's columns), in the same store order, by
+        the native glue's elfjit_set_entries (`bulk`, which Native links)."""
+        assert self.bulk is not None and pcs.typecode == offsets.typecode == "Q"
+        n = min(len(pcs), len(offsets))
+        if n:
+            self.bulk(pcs.buffer_info()[0], offsets.buffer_info()[0], n, base)
 
     def replace_code(self, pc: int, code: int) -> bool:
         """Switch pc's slot to new code if the slot holds pc; safe while the guest runs."""
