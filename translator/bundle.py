@@ -134,19 +134,19 @@ def part_meta(validity: bytes, fixups: list[Fixup], got: dict[str, int],
     return marshal.dumps((FORMAT, validity, fixups, got, stubs, packed, data_end))
 
 
-def _select(chosen: list[tuple[Columns, list[int] | None]], extra: tuple) -> tuple:
+def _select(chosen: list[tuple[Columns, list[int] | None]]) -> tuple:
     """Packed columns of the chosen entries of several parts' columns (None: all of a
-    part's), then of the packed `extra`, without unpacking any entry's record."""
+    part's), in order, without unpacking any entry's record."""
     def col(name: str) -> bytes:
         a = array("Q")
         for cols, idx in chosen:
             c = getattr(cols, name)
             a.extend(c if idx is None else array("Q", (c[i] for i in idx)))
-        return a.tobytes() + extra[_PACKED.index(name)]
+        return a.tobytes()
 
-    used = [cols for cols, idx in chosen if idx is None or idx]
-    klen = max([cols.klen for cols in used] + [extra[8]])
-    if any(cols.klen != klen for cols in used) or extra[8] not in (0, klen):
+    used = [cols for cols, idx in chosen if len(cols) and (idx is None or idx)]
+    klen = used[0].klen if used else 0
+    if any(cols.klen != klen for cols in used):
         raise ValueError("unit keys of different lengths")
     optimized, keys, recs = bytearray(), bytearray(), bytearray()
     offs = array("Q", [0])
@@ -162,15 +162,8 @@ def _select(chosen: list[tuple[Columns, list[int] | None]], extra: tuple) -> tup
             keys += cols.key(i)
             recs += cols.recs[cols.rec_offs[i]:cols.rec_offs[i + 1]]
             offs.append(len(recs))
-    offs.extend(array("Q", (len(recs) + o for o in _words(extra[11])[1:])))
     return (col("pcs"), col("offs"), col("sizes"), col("los"), col("his"), col("ninsns"),
-            col("nblocks"), bytes(optimized) + extra[7], klen, bytes(keys) + extra[9],
-            bytes(recs) + extra[10], offs.tobytes())
-
-
-# The order of Columns.pack's tuple, for _select
-_PACKED = ("pcs", "offs", "sizes", "los", "his", "ninsns", "nblocks", "optimized", "klen",
-           "keys", "recs", "rec_offs")
+            col("nblocks"), bytes(optimized), klen, bytes(keys), bytes(recs), offs.tobytes())
 
 
 class Bundle:
@@ -415,6 +408,7 @@ class BundleBuilder(LinkTarget):
                    if live[pc][0] is cols and live[pc][1] == i and pc not in new]
             chosen.append((cols, None if len(idx) == len(cols) else idx))
         meta = part_meta(self.validity, old.fixups + self.fixups, self.got_slots,
-                         self.stub_slots, _select(chosen, Columns.pack(self.entries)),
+                         self.stub_slots,
+                         _select([*chosen, (Columns(Columns.pack(self.entries)), None)]),
                          self.data_end)
         return 0, meta, bytes(code)
