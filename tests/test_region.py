@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from translator.region import CUT_BYTES, discover
+from translator.region import CUT_BYTES, discover, exits
 
 NOP = 0xD503201F
 RET = 0xD65F03C0
@@ -84,3 +84,18 @@ def test_a_pending_branch_target_also_ends_the_unit() -> None:
     # next canonical point: the CBZ's target CODE+0x38, a leader, comes before the grid's 0x40.
     assert sorted(region.blocks) == [CODE, CODE + 4]
     assert _end(region) == CODE + 0x38
+
+
+def test_exits_are_static_successors_outside_the_block_starts() -> None:
+    """What a region leaves to, as worked out by hand from the encodings below: the callee
+    and return site of its call and where a cut ends its straight code; not the target of a
+    branch to one of its own blocks, and nothing for a RET."""
+    cbz = 0xB4000000 | (0x40 // 4) << 5  # CODE: cbz x0, CODE+0x40
+    bl = 0x94000000 | (0x1FC // 4)  # CODE+4: bl CODE+0x200
+    back = 0x14000000 | ((-0x40 // 4) & 0x3FFFFFF)  # CODE+0x40: b CODE
+    words = {CODE: cbz, CODE + 4: bl, CODE + 0x40: back}
+    region = discover(CODE, words.get, max_insns=64)
+    assert sorted(region.blocks) == [CODE, CODE + 4, CODE + 0x40]
+    assert sorted(exits(region)) == [CODE + 8, CODE + 0x200]
+    assert exits(discover(CODE + 4, _straight, max_insns=64)) == [CODE + 0x140]
+    assert exits(discover(CODE, _straight, max_insns=2000)) == []

@@ -139,3 +139,23 @@ def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 10
     region.roots = tuple(r for r in all_roots if r in region.blocks)
     region.jumps_indirect = jumps_indirect
     return region
+
+
+def exits(region: Region) -> list[int]:
+    """The addresses the region's blocks can go to that are not its block starts, as far as
+    the code says (not where BR or RET go): the branch targets, fall-throughs past a cut, the
+    callees and the return sites of its calls.
+
+    Why: these are the entries another run will miss on once this region runs, and a region
+    compiled after its run ended (translator/finisher.py) has never run to reach them; with
+    a unit at each of them ready, that run starts without translating."""
+    out: dict[int, None] = {}
+    for addr, words in region.blocks.items():
+        last = addr + 4 * (len(words) - 1)
+        kind, target = classify(words[-1], last)
+        blr = kind == INDIRECT and (words[-1] >> 21) & 0x7 == 1
+        if kind in (FALL, COND, CALL) or blr:
+            out[last + 4] = None
+        if target is not None and kind in (JUMP, COND, CALL):
+            out[target] = None
+    return [a for a in out if a not in region.blocks]

@@ -12,7 +12,7 @@ import _thread
 import ctypes
 import struct
 import time
-from typing import TYPE_CHECKING, Callable, Iterable, TextIO
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple, TextIO
 
 from runtime.hashing import blake2b, xxh3_128
 from runtime.memory import GUEST_BASE, PROT_EXEC, PROT_READ, PROT_WRITE, GuestMemory
@@ -31,7 +31,7 @@ from translator.chain_abi import HOT_SKIP_SYMBOL, LOOKUP_BITS, LOOKUP_SYMBOL
 from translator.disk_cache import DiskCache
 from translator.native import THREAD_KEY_SYMBOL, LookupTable, Native, thread_key
 from translator.objload import ObjectLoader
-from translator.region import CALL, INDIRECT, Region, classify, discover
+from translator.region import CALL, INDIRECT, Region, classify, discover, exits
 from translator.unit_table import UnitTable
 
 if TYPE_CHECKING:
@@ -54,6 +54,10 @@ MAX_CALLEE_DISTANCE = 1 << 24
 # string and memory routines of a few dozen instructions are the common case (glibc's strlen
 # is 80, its short-string path 20).
 MAX_LEAF_INSNS = 96
+# Baseline units made for the finisher where its regions leave (Translator._exit_units): at
+# most this many per run, and only this many steps out from a region
+MAX_EXIT_UNITS = 2000
+EXIT_DEPTH = 3
 # The linker's PLT stub (adrp x16, page; ldr x17, [x16, #off]; add x16, x16, #off; br x17):
 # (mask, value) per word; a call through it is taken in where its GOT slot points now.
 PLT_STUB = ((0x9F00001F, 0x90000010), (0xFFC003FF, 0xF9400211), (0xFFC003FF, 0x91000210),
@@ -132,9 +136,25 @@ class Unit:
     def packed_layout(self) -> bytes:
         return self._layout if isinstance(self._layout, bytes) else pack_layout(self._layout)
 
+    def bundle_entry(self) -> tuple:
+        """Its record in an image bundle (BundleBuilder.add)."""
+        return (self.entry, self.tier, self.level, self.hot_threshold, self.key,
+                self.packed_layout(), tuple(self.roots), self.lo, self.hi, self.ninsns)
+
     def __repr__(self) -> str:
         return (f"Unit(entry={self.entry:#x}, code={self.code:#x}, {self.tier} O{self.level}, "
                 f"{self.ninsns} insns)")
+
+
+class Handed(NamedTuple):
+    """A unit handed to the finisher process (translator/finisher.py) to compile after this
+    one exits: its guest code, key, tier, level and hot threshold."""
+
+    region: Region
+    key: bytes
+    tier: str
+    level: int
+    hot: int | None
 
 
 class Image:
@@ -283,7 +303,7 @@ class Translator:
         # Regions hot code asked for while the optimizer was busy, by entry, and the regions
         # that exit hands to the finisher process with their keys (finish)
         self._deferred: dict[int, Region] = {}
-        self._handed: list[tuple[Region, bytes]] = []
+        self._handed: list[Handed] = []
         self._handed_recs: dict[bytes, list[dict]] = {}  # their manifest records, by image
         self.perf_map: TextIO | None = None  # perf's /tmp/perf-PID.map: names for JIT code
 
@@ -441,8 +461,8 @@ class Translator:
         if probe.jumps_indirect:
             # Code near pc that already ran as a unit entry is likely where this region's
             # indirect branches (switch tables, computed gotos) go: make it part of the region.
-            near = sorted((e for e in self.units if e != pc and abs(e - pc) <= ROOT_WINDOW),
-                          key=lambda e: abs(e - pc))[:MAX_ROOTS]
+            near = sorted((e for e in self._entries_near(pc) if e != pc),
+                          key=lambda e: (abs(e - pc), e))[:MAX_ROOTS]
             roots = tuple(sorted(near))
         calls = self._indirect_callees(probe, regs) if regs is not None else ()
         leaves, extra = self._direct_callees(probe) if not calls else ((), 0)
@@ -456,6 +476,15 @@ class Translator:
                               call_depth=p.inline_depth)
             self.stats.discover_s += time.perf_counter() - t0
         return region
+
+    def _entries_near(self, pc: int) -> set[int]:
+        """The unit entries within ROOT_WINDOW of pc: made units through the invalidation
+        index (a unit's entry lies in a bucket it covers), held ones by bisection."""
+        lo, hi = pc - ROOT_WINDOW, pc + ROOT_WINDOW + 1
+        out = set(self.units.held_between(lo, hi))
+        for b in range(lo >> BUCKET_BITS, ((hi - 1) >> BUCKET_BITS) + 1):
+            out.update(e for e in self._buckets.get(b, ()) if lo <= e < hi)
+        return out
 
     def _indirect_callees(self, probe: Region, regs: Callable[[int], int]) -> tuple[int, ...]:
         """Roots that take the region's calls through registers inside it: for each BLR, the
@@ -708,11 +737,48 @@ class Translator:
             (r, self._key(r, "optimized", level, None)) for pc, r in self._deferred.items()
             if (u := self.units.get(pc)) is None or u.tier != "optimized"]  # not built since
         seen: set[bytes] = set()
+        entries: set[int] = set()
         for region, key in wanted:
             if key in seen or key in self.loaded or not region.blocks or self.disk.has(key):
                 continue
             seen.add(key)
-            self._handed.append((region, key))
+            self._handed.append(Handed(region, key, "optimized", level, None))
+            self._handed += self._exit_units(region, entries)
+
+    def _exit_units(self, region: Region, seen: set[int]) -> list[Handed]:
+        """Baseline units for where a handed region leaves to code no unit starts at, and
+        where those leave in turn (EXIT_DEPTH steps), each as the next run would make it.
+
+        Why: a region the finisher compiles has never run, so nothing has yet been
+        translated at its exits. They are mostly in the middle of the baseline units the
+        region replaces; the next run missed on each, and on the next cut of the 16-instruction
+        unit it made there, and so on: a first warm run of the python3.11 workload compiled
+        ~190 such units with the guest stopped (0.55 s). `seen`: entries already taken, shared
+        by the regions of one hand-over."""
+        p = self.policy
+        out: list[Handed] = []
+        work = [(pc, 0) for pc in exits(region)]
+        while work and len(out) < MAX_EXIT_UNITS:
+            pc, depth = work.pop(0)
+            if pc in seen or pc in self.units or self._fetch(pc) is None:
+                continue
+            seen.add(pc)
+            unit = discover(pc, self._fetch, self._next_baseline_size(pc))
+            if not unit.blocks:
+                continue
+            out.append(Handed(unit, self._key(unit, "baseline", p.baseline_level, p.hot_threshold),
+                              "baseline", p.baseline_level, p.hot_threshold))
+            if depth + 1 < EXIT_DEPTH:
+                work += [(a, depth + 1) for a in exits(unit)]
+        return out
+
+    def _next_baseline_size(self, pc: int) -> int:
+        """The size of a unit the next run would make at pc (Translator._baseline_size then):
+        small in an image that will have a bundle by then."""
+        for image in self._images:
+            if image.validity is not None and image.lo <= pc < image.hi:
+                return min(self.policy.late_baseline_insns, self.policy.baseline_insns)
+        return self.policy.baseline_insns
 
     def spawn_finisher(self) -> int:
         """Start the finisher on the regions finish() kept (after save_manifest has listed
@@ -721,9 +787,15 @@ class Translator:
             return 0
         from translator.finisher import job_of, spawn
 
-        level = self.policy.hot_level
-        spawn(self.disk.path.parent, [job_of(r, k, level) for r, k in self._handed],
-              self.policy.count_blocks, self.disk.max_bytes)
+        # What the finisher links into each intact image bundle once it has compiled it
+        units = [_unit_of(h.region, 0, h.tier, h.level, h.hot, h.key) for h in self._handed]
+        images = []
+        for image in self._images:
+            if image.validity is not None and not image.dirty and \
+                    (mine := self._units_in(image, units)):
+                images.append((image.key, image.validity, [u.bundle_entry() for u in mine]))
+        spawn(self.disk.path.parent, [job_of(*h) for h in self._handed], images,
+              self.policy.count_blocks, self.policy.direct_baseline, self.disk.max_bytes)
         return len(self._handed)
 
     def _install(self, region: Region, code: int, tier: str, level: int,
@@ -925,10 +997,9 @@ class Translator:
         if self.disk is None:
             return
         fresh_units = self._fresh_units()
-        # The finisher's regions, listed now and compiled after this process has gone (as
+        # The finisher's units, listed now and compiled after this process has gone (as
         # units with no code yet: a record is all they are until then)
-        level = self.policy.hot_level
-        handed = [_unit_of(r, 0, "optimized", level, None, k) for r, k in self._handed]
+        handed = [_unit_of(r, 0, tier, level, hot, k) for r, k, tier, level, hot in self._handed]
         self._handed_recs = {}
         for image in self._images:
             if recs := _records(self._units_in(image, handed)):
@@ -991,9 +1062,7 @@ class Translator:
         left = []
         for u in new:
             obj = self._objs.get(u.key)
-            if obj is None or not builder.add(obj, self._name(u.entry, u.key), (
-                    u.entry, u.tier, u.level, u.hot_threshold, u.key, u.packed_layout(),
-                    tuple(u.roots), u.lo, u.hi, u.ninsns)):
+            if obj is None or not builder.add(obj, self._name(u.entry, u.key), u.bundle_entry()):
                 left.append(u)
         if builder.entries:
             self.disk.put_bundle_part(image.key, seq, *builder.part())

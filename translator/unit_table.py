@@ -9,6 +9,7 @@ needs); the Python-side unit is made from its bundle entry the first time anythi
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from itertools import repeat
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -37,6 +38,7 @@ class UnitTable:
         self._spans: list[tuple[int, int, list[int]]] = []
         self._make = make
         self._on_new = on_new
+        self._sorted: dict[int, list[int]] = {}  # each span's pcs in order, by id of its pcs
 
     def hold(self, base: int, cols: Columns) -> list[int]:
         """Hold back the units of a bundle part placed at `base`, replacing held entries of
@@ -88,11 +90,30 @@ class UnitTable:
             else:
                 keep.append(span)
         self._spans = keep
+        live = {id(span[2]) for span in keep}
+        self._sorted = {k: v for k, v in self._sorted.items() if k in live}
 
     def release_all(self) -> None:
         for pc in list(self._held):
             self._release(pc)
         self._spans = []
+        self._sorted = {}
+
+    def held_between(self, lo: int, hi: int) -> list[int]:
+        """The held entries in [lo, hi), in order, found by bisection in each span's sorted pcs: a
+        promotion asks for the entries near it, and a scan of every held unit cost ~2 ms
+        (a first warm python3.11 run promoted 80 regions)."""
+        held = self._held
+        out = []
+        for span_lo, span_hi, pcs in self._spans:
+            if span_lo >= hi or span_hi <= lo:
+                continue
+            order = self._sorted.get(id(pcs))
+            if order is None:
+                order = self._sorted[id(pcs)] = sorted(pcs)
+            out += [pc for pc in order[bisect_left(order, lo):bisect_left(order, hi)]
+                    if pc in held]
+        return sorted(set(out))  # a pc a later part replaced is in both parts' spans
 
     def held(self, pc: int) -> Held | None:
         """pc's held-back entry, if it has one (and no unit made yet)."""
