@@ -227,6 +227,28 @@ def err(msg: str) -> None:
     print(f"elfjit: {msg}", file=sys.stderr)
 
 
+def keep_stderr() -> int | None:
+    """Point sys.stderr at a copy of fd 2 that the guest cannot close or replace (it is
+    listed in Process.host_fds); the copy's number, or None without a stderr.
+
+    Why: the guest shares elfjit's descriptors, and coreutils close their stderr as they
+    exit (gnulib's close_stdout). --stats, the last --strace lines and a crash report after
+    that were lost, and the failed write made elfjit exit 1 where the program had exited 0.
+    Placed near the descriptor limit, where a guest's own descriptors are not (they are
+    handed out lowest first), and closed on exec (a guest's execve starts a new elfjit)."""
+    import fcntl
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    low = max(3, min(soft if soft > 0 else 1024, 1024) - 32)
+    try:
+        fd = fcntl.fcntl(2, fcntl.F_DUPFD_CLOEXEC, low)
+    except OSError:
+        return None
+    sys.stderr = os.fdopen(fd, "w", buffering=1, errors="backslashreplace")
+    return fd
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -295,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         err(str(e))
         return e.status
     machine.proc.argv = [argv0, *args.args]
+    if (own := keep_stderr()) is not None:
+        machine.proc.host_fds.add(own)
     machine.exec_command = exec_command(argv if argv is not None else sys.argv[1:], args)
     machine.proc.sysroot = image.sysroot
     if args.perf_map:

@@ -130,3 +130,18 @@ def test_interpreter_matches_qemu(tool: str, args: tuple[str, ...], root: Path,
     assert want.returncode == 0, want.err
     assert "Traceback" not in got.err or "Traceback" in want.err
     assert (got.returncode, got.out) == (0, want.out), got.err[-3000:]
+
+
+def test_reports_survive_a_program_that_closes_stderr(root: Path, elfjit_cli: list[str],
+                                                      run_cmd: RunCmd,
+                                                      host_env: Callable[..., dict[str, str]]
+                                                      ) -> None:
+    """coreutils close stdout and stderr as they exit (gnulib's close_stdout): elfjit's own
+    reports (--strace's last lines, --stats) still reach the stderr elfjit was given, and
+    the exit status stays the program's (0 for --version), not the failed write's 1."""
+    got = run_cmd([*elfjit_cli, "--strace", "--stats", "--sysroot", root,
+                   root / "usr/bin/sort", "--version"], env=host_env())
+    assert got.returncode == 0, got.err[-2000:]
+    assert b"sort (GNU coreutils)" in got.stdout
+    assert "close(2) = 0" in got.err and "exit_group(0) = ?" in got.err, got.err[-2000:]
+    assert "elfjit statistics" in got.err.split("close(2) = 0")[1], got.err[-2000:]
