@@ -55,7 +55,7 @@ MAX_CALLEE_DISTANCE = 1 << 24
 # is 80, its short-string path 20).
 MAX_LEAF_INSNS = 96
 # Baseline units made for the finisher where its regions leave (Translator._exit_units): at
-# most this many per run, and only this many steps out from a region
+# most this many entries looked at per run, and only this many steps out from a region
 MAX_EXIT_UNITS = 2000
 EXIT_DEPTH = 3
 # The linker's PLT stub (adrp x16, page; ldr x17, [x16, #off]; add x16, x16, #off; br x17):
@@ -374,13 +374,16 @@ class Translator:
         return self._translate(pc, "baseline", self._baseline_size(pc), p.baseline_level,
                                p.hot_threshold)
 
-    def _baseline_size(self, pc: int) -> int:
+    def _baseline_size(self, pc: int, next_run: bool = False) -> int:
         """Why smaller units once an image's bundle is in: a warm python3.11 start-up reached
         300-1,700 instructions' worth of new 64-instruction units per run (rare branches,
         new jump-table cases), most of it never run; at ~0.2 ms an instruction to lift and
-        compile. With 16-instruction units it compiled a third as much, with no more exits."""
+        compile. With 16-instruction units it compiled a third as much, with no more exits.
+        `next_run`: the size the next run will use (an image that can have a bundle will
+        have one by then)."""
         for image in self._images:
-            if image.bundle is not None and image.lo <= pc < image.hi:
+            if image.lo <= pc < image.hi and \
+                    (image.validity if next_run else image.bundle) is not None:
                 return min(self.policy.late_baseline_insns, self.policy.baseline_insns)
         return self.policy.baseline_insns
 
@@ -758,12 +761,12 @@ class Translator:
         p = self.policy
         out: list[Handed] = []
         work = [(pc, 0) for pc in exits(region)]
-        while work and len(out) < MAX_EXIT_UNITS:
+        while work and len(seen) < MAX_EXIT_UNITS:
             pc, depth = work.pop(0)
             if pc in seen or pc in self.units or self._fetch(pc) is None:
                 continue
             seen.add(pc)
-            unit = discover(pc, self._fetch, self._next_baseline_size(pc))
+            unit = discover(pc, self._fetch, self._baseline_size(pc, next_run=True))
             if not unit.blocks:
                 continue
             out.append(Handed(unit, self._key(unit, "baseline", p.baseline_level, p.hot_threshold),
@@ -771,14 +774,6 @@ class Translator:
             if depth + 1 < EXIT_DEPTH:
                 work += [(a, depth + 1) for a in exits(unit)]
         return out
-
-    def _next_baseline_size(self, pc: int) -> int:
-        """The size of a unit the next run would make at pc (Translator._baseline_size then):
-        small in an image that will have a bundle by then."""
-        for image in self._images:
-            if image.validity is not None and image.lo <= pc < image.hi:
-                return min(self.policy.late_baseline_insns, self.policy.baseline_insns)
-        return self.policy.baseline_insns
 
     def spawn_finisher(self) -> int:
         """Start the finisher on the regions finish() kept (after save_manifest has listed
