@@ -105,6 +105,7 @@ def run(path: Path) -> dict[str, int]:
     disk = DiskCache(cache_dir, max_bytes)
     jit: JIT | None = None
     done: dict[str, int] = {}
+    made: dict[bytes, bytes] = {}  # objects compiled here, by key (for the bundles)
     try:
         for entry, blocks, roots, key, level, tier, hot in jobs:
             if disk.has(key):
@@ -119,17 +120,19 @@ def run(path: Path) -> dict[str, int]:
             jit = jit or JIT(level, engine=False)
             name = Translator._name(entry, key)
             text = lift_text(region, name, tier, hot, direct_baseline, count_blocks)
-            disk.put(key, jit.compile_object(text, level))
+            made[key] = jit.compile_object(text, level)
+            disk.put(key, made[key])
             done[tier] = done.get(tier, 0) + 1
         disk.flush()
         for image in images:
-            _bundle(disk, *image)
+            _bundle(disk, made, *image)
     finally:
         disk.close()
     return done
 
 
-def _bundle(disk: DiskCache, image: bytes, validity: bytes, entries: list[tuple]) -> None:
+def _bundle(disk: DiskCache, made: dict[bytes, bytes], image: bytes, validity: bytes,
+            entries: list[tuple]) -> None:
     """Link the image's new units into a part of its bundle, and drop them from its
     manifest: the next run then maps them with the rest of the image instead of linking
     each one (a first warm python3.11 run linked ~2,400 of them at start-up, and bundled
@@ -143,7 +146,7 @@ def _bundle(disk: DiskCache, image: bytes, validity: bytes, entries: list[tuple]
     added = set()
     for entry in entries:
         pc, key = entry[0], entry[4]
-        if old.key_of(pc) == key or (obj := disk.get(key)) is None:
+        if old.key_of(pc) == key or (obj := made.get(key) or disk.get(key)) is None:
             continue
         if builder.add(obj, Translator._name(pc, key), entry):
             added.add(key.hex())
