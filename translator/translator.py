@@ -418,19 +418,12 @@ class Translator:
         """
         with self._lock:
             background = background and self.policy.background
-            u = self.units.get(pc)
-            if u is not None and u.tier == "optimized" and source not in (None, pc):
-                # pc has its region already: the count came from a baseline unit's branch
-                # to it, and that unit counts on (and leaves here every hot_threshold
-                # times) while it stays baseline code. A warm python3.11 run made 2,288
-                # such exits from 15 units that no run had promoted. Build its region now.
-                self.native.set_entry(pc, u.code)
-                src = self.units.get(source)
-                if src is not None and src.tier != "optimized" and \
-                        not self._put_off(source, background, run_s, None):
-                    self._promote(source, background)
-                return True
-            if self._put_off(pc, background, run_s, regs):
+            if background and self._optimizer_busy(run_s):
+                self.stats.promotions_put_off += 1
+                self.hot_skip.value = HOT_SKIP_WHILE_BUSY
+                if self.disk is not None and pc not in self._deferred:
+                    # for the finisher, if it is still wanted at exit (finish)
+                    self._deferred[pc] = self._region_for(pc, regs)
                 return self._keep_baseline(pc)
             ok, region = self._promote(pc, background, regs)
             if ok and source is not None and source != pc and region is not None:
@@ -439,18 +432,6 @@ class Translator:
                 if u is not None and u.tier != "optimized" and not covered:
                     self._promote(source, background)
             return ok
-
-    def _put_off(self, pc: int, background: bool, run_s: float,
-                 regs: Callable[[int], int] | None) -> bool:
-        """Whether pc's region must wait (the optimizer is busy); it is then kept for the
-        finisher, if still wanted at exit (finish)."""
-        if not (background and self._optimizer_busy(run_s)):
-            return False
-        self.stats.promotions_put_off += 1
-        self.hot_skip.value = HOT_SKIP_WHILE_BUSY
-        if self.disk is not None and pc not in self._deferred:
-            self._deferred[pc] = self._region_for(pc, regs)
-        return True
 
     def _promote(self, pc: int, background: bool,
                  regs: Callable[[int], int] | None = None) -> tuple[bool, Region | None]:
