@@ -204,42 +204,6 @@ def test_a_small_callee_is_taken_into_the_hot_region(call: str) -> None:
     assert any(m.mem.read(r, 4) == f_word for u in optimized for r in u.roots), optimized
 
 
-def test_a_baseline_loop_whose_header_has_a_region_goes_there() -> None:
-    """f's loop header h has an optimized region already, but f itself is baseline code
-    whose branch back to h counts towards hot: each time the count comes round it used to
-    leave for Python only to be sent on to h's region, for as long as the program ran (a
-    warm python3.11 run made 2,288 such exits), and each call of f started its loop over in
-    baseline code. Now the first one rebuilds f to leave for h's region at the branch. 40
-    calls of f (fewer than the 64 entries that would promote f by
-    themselves), 100 iterations each: 4,000 back-edges, a hot count every 64 (33 exits the
-    old way). Expected x0: 4000."""
-    m = _machine()
-    policy = m.translator.policy
-    saved = policy.hot_threshold, policy.background
-    policy.hot_threshold, policy.background = 64, False
-    asm = """
-        mov x0, #0; mov x19, #40
-    outer: bl f; subs x19, x19, #1; b.ne outer; b done
-    f: mov x2, #100
-    h: add x0, x0, #1; subs x2, x2, #1; b.ne h; ret
-    done: nop
-    """
-    f, h = CODE + 24, CODE + 28  # after 6 and 7 instructions
-    m.mem.write_force(CODE, assemble(asm) + BRK0)
-    hot0 = m.stats.exits.get("hot", 0)
-    try:
-        assert m.translator.promote(h)
-        m.cpu.set_x(0, 0)
-        m.cpu.pc = CODE
-        assert m.run_raw() == EXIT_BRK
-    finally:
-        policy.hot_threshold, policy.background = saved
-    assert m.cpu.get_x(0) == 4000
-    assert m.stats.exits.get("hot", 0) - hot0 <= 3, m.stats.exits
-    u = m.translator.units[f]
-    assert u.tier == "baseline" and [a for a, _ in u.layout] == [f], u.layout
-
-
 def test_stack_register_is_kept() -> None:
     m = _machine()
     m.cpu.sp = STACK + 0x1000

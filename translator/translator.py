@@ -418,11 +418,6 @@ class Translator:
         """
         with self._lock:
             background = background and self.policy.background
-            u = self.units.get(pc)
-            if u is not None and u.tier == "optimized" and source not in (None, pc):
-                self.native.set_entry(pc, u.code)
-                self._leave_at(source, pc)
-                return True
             if background and self._optimizer_busy(run_s):
                 self.stats.promotions_put_off += 1
                 self.hot_skip.value = HOT_SKIP_WHILE_BUSY
@@ -437,27 +432,6 @@ class Translator:
                 if u is not None and u.tier != "optimized" and not covered:
                     self._promote(source, background)
             return ok
-
-    def _leave_at(self, pc: int, header: int) -> None:
-        """Rebuild the baseline unit at pc so that its branches to `header`, and to any of
-        its blocks with an optimized region of their own, leave it for those regions
-        instead of looping inside it.
-
-        Why: a loop inside a baseline unit gets to its region only through a hot exit, once
-        every hot_threshold iterations; each time the unit is entered again the loop starts
-        over in baseline code. A warm python3.11 bench run made 2,288 such exits (of its
-        2,291 hot exits) from ~15 units, and ran those loops as baseline code in between.
-        (Building the unit's own region instead entered the loop in its middle, and warm
-        compute kernels ran 5-20% slower; dropping its counters left their loops in
-        baseline code for good: nbody 5x slower.)"""
-        u = self.units.get(pc)
-        if u is None or u.tier != "baseline" or not any(a == header for a, _ in u.layout):
-            return
-        stops = frozenset(a for a, _ in u.layout if a != pc and (
-            (v := self.units.get(a)) is not None and v.tier == "optimized"))
-        region = discover(pc, self._fetch, u.ninsns, stops=stops | {header})
-        if region.blocks:
-            self._translate(pc, "baseline", u.ninsns, u.level, u.hot_threshold, region=region)
 
     def _promote(self, pc: int, background: bool,
                  regs: Callable[[int], int] | None = None) -> tuple[bool, Region | None]:
