@@ -137,6 +137,7 @@ class Machine:
         self.mem = GuestMemory()
         self.cpu = CPUState()
         self.translator = Translator(self.mem, self.options.policy, disk)
+        self.translator.hand_over = disk is not None and self.options.finisher
         self.proc = Process(exe_path=exe_path, pid=os.getpid(), tid=os.getpid())
         self.proc.spawn_thread = self.spawn_thread
         self.proc.on_code_map = self.code_mapped
@@ -197,7 +198,7 @@ class Machine:
         # optimizations is all there is, and should not make a short run much longer: a
         # quarter of the run's time (at least 0.2 s).
         t = self.translator
-        hand_over = t.disk is not None and t.policy.background and self.options.finisher
+        hand_over = t.hand_over and t.policy.background
         t.finish(budget=max(0.2, 0.25 * self.stats.wall_s), hand_over=hand_over)
         if t.disk is not None:
             import sqlite3

@@ -114,6 +114,41 @@ def test_regions_put_off_are_compiled_after_exit_for_the_next_run(tmp_path: Path
         assert warm["units_by_tier"]["optimized"] >= compiled, (compiled, warm)
 
 
+def test_a_warm_image_puts_early_hot_loops_off_for_the_finisher(tmp_path: Path) -> None:
+    """In an image that started from its bundle, a loop that gets hot within the first
+    WARM_GRACE_S of guest execution is put off for the finisher (kept for the hand-over,
+    nothing compiled now); after the grace, in an image that had no bundle, or with no
+    finisher to hand it to, it is optimized at once as before."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from difftest import BRK0, CODE, _machine, assemble
+
+    from translator import translator as tr
+    from translator.disk_cache import DiskCache
+
+    m = _machine()
+    t = m.translator
+    m.mem.write_force(CODE, assemble("mov x0, #0; loop: add x0, x0, #1; b loop") + BRK0)
+    loop = CODE + 4
+    saved = t.disk, t.hand_over, t._images
+    image = tr.Image(b"image", CODE, CODE + 0x1000, b"validity")
+    t.disk, t.hand_over, t._images = DiskCache(tmp_path / "cache"), True, [image]
+    try:
+        assert not t._in_warm_grace(loop, 0.0)  # no bundle: a cold image
+        image.bundle = tr.Bundle(b"validity")
+        assert t._in_warm_grace(loop, 0.0)
+        assert not t._in_warm_grace(loop, tr.WARM_GRACE_S)
+        assert not t._in_warm_grace(CODE + 0x1000, 0.0)  # outside the image
+        put_off = t.stats.promotions_put_off
+        t.promote(loop, background=True, run_s=tr.WARM_GRACE_S / 2)
+        assert t.stats.promotions_put_off == put_off + 1
+        assert loop in t._deferred and t.units[loop].tier == "baseline"
+        t.hand_over = False
+        assert not t._in_warm_grace(loop, 0.0)
+    finally:
+        t.disk, t.hand_over, t._images = saved
+        t._deferred.clear()
+
+
 def test_regions_handed_over_twice_are_listed_once(tmp_path: Path) -> None:
     """Runs that hand the same put-off regions to finishers that have not run yet (here
     held off by taking their lock) list each region once in the manifest, not once a run.
