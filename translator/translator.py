@@ -441,9 +441,11 @@ class Translator:
         """
         with self._lock:
             background = background and self.policy.background
-            if background and (self._optimizer_busy(run_s) or self._in_warm_grace(pc, run_s)):
+            busy = background and self._optimizer_busy(run_s)
+            if busy or (background and self._in_warm_grace(pc, run_s)):
                 self.stats.promotions_put_off += 1
-                self.hot_skip.value = HOT_SKIP_WHILE_BUSY
+                if busy:  # (the grace is short: a skip left over would outlast it)
+                    self.hot_skip.value = HOT_SKIP_WHILE_BUSY
                 if self.disk is not None and pc not in self._deferred:
                     # for the finisher, if it is still wanted at exit (finish)
                     self._deferred[pc] = self._region_for(pc, regs)
