@@ -387,11 +387,15 @@ class Translator:
         compile. With 16-instruction units it compiled a third as much, with no more exits.
         `next_run`: the size the next run will use (an image that can have a bundle will
         have one by then)."""
-        for image in self._images:
-            if image.lo <= pc < image.hi and \
-                    (image.validity if next_run else image.bundle) is not None:
-                return min(self.policy.late_baseline_insns, self.policy.baseline_insns)
+        if self._bundled(pc, next_run):
+            return min(self.policy.late_baseline_insns, self.policy.baseline_insns)
         return self.policy.baseline_insns
+
+    def _bundled(self, pc: int, next_run: bool = False) -> bool:
+        """Whether pc's image started from its bundle (`next_run`: will have one by then)."""
+        return any(image.lo <= pc < image.hi and
+                   (image.validity if next_run else image.bundle) is not None
+                   for image in self._images)
 
     def _optimizer_busy(self, run_s: float) -> bool:
         """Whether a background promotion should wait: the worker has a backlog, or has
@@ -423,10 +427,8 @@ class Translator:
         side, 0.264 s before this and 0.214 s with it (medians of 10). A hot loop
         still running after the grace is optimized as before, and a put-off one reaches the
         next run through the finisher. Without a finisher nothing is put off."""
-        if not self.hand_over or self.disk is None or run_s >= WARM_GRACE_S:
-            return False
-        return any(image.lo <= pc < image.hi and image.bundle is not None
-                   for image in self._images)
+        return self.hand_over and self.disk is not None and run_s < WARM_GRACE_S and \
+            self._bundled(pc)
 
     def promote(self, pc: int, background: bool = False, source: int | None = None,
                 run_s: float = 0.0, regs: Callable[[int], int] | None = None) -> bool:
