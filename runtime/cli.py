@@ -90,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--perf-map", action="store_true",
                    help="write /tmp/perf-PID.map so `perf report` names translated code by "
                    "tier and guest address")
-    tier.add_argument("--baseline-opt", type=int, default=1, choices=[0, 1, 2, 3],
-                      help="LLVM level for baseline units (default 1: SROA + FastISel)")
+    tier.add_argument("--baseline-opt", type=int, default=0, choices=[0, 1, 2, 3],
+                      help="LLVM level for baseline units (default 0: FastISel, no IR "
+                      "passes; 1 adds SROA)")
     tier.add_argument("--hot-opt", type=int, default=2, choices=[1, 2, 3],
                       help="LLVM level for optimized regions (default 2)")
     cache = p.add_argument_group("persistent translation cache")

@@ -69,7 +69,7 @@ _FOLDS: dict[str, Callable[[int, int, int], int | None]] = {
 def _fold(op: str, a: Val, b: Val) -> Val | None:
     """`a op b` without an instruction when it is a constant or one operand.
 
-    Why in the builder: baseline code gets no IR simplification (FastISel after SROA), so
+    Why in the builder: baseline code gets no IR simplification (FastISel, no IR passes), so
     `mov x0, x1` (ORR with XZR) cost an `or $0`, and a guest address built from constants
     (ADRP + LDR) four instructions with two 64-bit immediates, where one constant does."""
     x, y = _int_value(a), _int_value(b)
