@@ -55,6 +55,7 @@ def collect_stats(m: Machine) -> dict[str, Any]:
         "lift_seconds": ts.lift_s + ts.background_lift_s,
         "background_regions": ts.background_jobs,
         "promotions_put_off": ts.promotions_put_off,
+        "leave_rebuilds": ts.leave_rebuilds,
         "background_lift_seconds": ts.background_lift_s,
         "parse_seconds": jt.parse,
         "optimize_seconds": jt.optimize,
@@ -109,6 +110,7 @@ def print_stats(s: dict[str, Any], out: TextIO) -> None:
         ("invalidated units", f"{s['invalidations']}"),
         ("regions optimized in the background", f"{s['background_regions']}"),
         ("  promotions put off (optimizer busy)", f"{s['promotions_put_off']}"),
+        ("baseline loops rebuilt to leave for regions", f"{s['leave_rebuilds']}"),
     ]
     for k, v in sorted(s["exits"].items()):
         rows.append((f"exits: {k}", str(v)))

@@ -204,6 +204,50 @@ def test_a_small_callee_is_taken_into_the_hot_region(call: str) -> None:
     assert any(m.mem.read(r, 4) == f_word for u in optimized for r in u.roots), optimized
 
 
+@pytest.mark.parametrize("background", [False, True])
+def test_a_baseline_loop_whose_header_has_a_region_goes_there(background: bool) -> None:
+    """f's loop header h has an optimized region already, but f itself is baseline code
+    whose branch back to h counts towards hot: each time the count comes round it used to
+    leave for Python only to be sent on to h's region, for as long as the program ran (a
+    warm python3.11 run made 2,288 such exits), and each call of f started its loop over in
+    baseline code. Now the first one rebuilds f to leave for h's region at the branch (on
+    the worker thread when there is one). 40 calls of f (fewer than the 64 entries that
+    would promote f by themselves), 100 iterations each: 4,000 back-edges, a hot count
+    every 64 (33 exits the old way). Expected x0: 4000. (With the worker, 99 iterations: f's
+    code must differ from the first case's, whose rebuilt unit this process has already
+    compiled and would find in memory.)"""
+    m = _machine()
+    t = m.translator
+    policy = t.policy
+    saved = policy.hot_threshold, policy.background
+    policy.hot_threshold, policy.background = 64, background
+    iters = 99 if background else 100
+    asm = f"""
+        mov x0, #0; mov x19, #40
+    outer: bl f; subs x19, x19, #1; b.ne outer; b done
+    f: mov x2, #{iters}
+    h: add x0, x0, #1; subs x2, x2, #1; b.ne h; ret
+    done: nop
+    """
+    f, h = CODE + 24, CODE + 28  # after 6 and 7 instructions
+    m.mem.write_force(CODE, assemble(asm) + BRK0)
+    hot0 = m.stats.exits.get("hot", 0)
+    try:
+        assert t.promote(h)
+        m.cpu.set_x(0, 0)
+        m.cpu.pc = CODE
+        assert m.run_raw() == EXIT_BRK
+        t.finish()  # the worker's rebuild, if it was still compiling, is placed now
+    finally:
+        policy.hot_threshold, policy.background = saved
+    assert m.cpu.get_x(0) == 40 * iters
+    if not background:  # (the worker may take longer than the loop runs)
+        assert m.stats.exits.get("hot", 0) - hot0 <= 3, m.stats.exits
+    u = t.units[f]
+    assert u.tier == "baseline" and [a for a, _ in u.layout] == [f], u.layout
+    assert t.stats.leave_rebuilds == (1 if background else 0)
+
+
 def test_stack_register_is_kept() -> None:
     m = _machine()
     m.cpu.sp = STACK + 0x1000

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 
 class Job(NamedTuple):
-    """One region to optimize; `generation` detects an invalidation while it was compiling."""
+    """One region to optimize (or, `tier` "baseline", a baseline unit to rebuild:
+    Translator._leave_at); `generation` detects an invalidation while it was compiling."""
 
     pc: int
     region: Region
@@ -36,6 +37,8 @@ class Job(NamedTuple):
     name: str
     level: int
     generation: int
+    tier: str = "optimized"
+    hot_threshold: int | None = None
 
 
 # How long the worker may hold the GIL while the guest thread waits for it. The worker lifts

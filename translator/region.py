@@ -68,13 +68,16 @@ class Region:
 
 def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 1024,
              follow_branches: bool = True, roots: tuple[int, ...] = (),
-             call_depth: int = 0) -> Region:
+             call_depth: int = 0, stops: frozenset[int] = frozenset()) -> Region:
     """Collect the unit's blocks. `fetch(addr)` gives the word at an executable address or None.
 
     With follow_branches=False the unit is the single basic block at `entry` (lockstep mode).
     With call_depth > 0 (optimized regions), BL targets up to that depth are taken in too and
     their return sites become roots, so `ret` dispatches back inside the region: small callees
     in hot loops cost no exit. The region's own code is collected before any callee's.
+
+    `stops`: addresses the unit leaves to rather than takes in (loop headers whose optimized
+    region exists, Translator._leave_at).
 
     An address that cannot be fetched (not executable, or past the limit) simply is not in the
     unit: branches to it leave the unit and the dispatcher decides what happens there. The
@@ -95,7 +98,7 @@ def discover(entry: int, fetch: Callable[[int], int | None], max_insns: int = 10
             if len(seen) >= max_insns and (not follow_branches or a in leaders
                                            or a % CUT_BYTES == 0):
                 break
-            w = fetch(a)
+            w = fetch(a) if a not in stops or a == entry else None
             if w is None:
                 break
             seen[a] = w
