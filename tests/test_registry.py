@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 import threading
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from translator import isa  # noqa: F401  (registers every family)
 from translator.isa import registry
 
@@ -43,3 +46,14 @@ def test_concurrent_first_lookups_all_find_their_forms() -> None:
     finally:
         sys.setswitchinterval(old_interval)
         registry.reset_lookup()
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_lookup_finds_the_most_specific_matching_form(word: int) -> None:
+    """lookup() only compares a word with the forms its top bits allow (registry._buckets):
+    it must give what comparing it with every form, most specific first, gives."""
+    registry.reset_lookup()
+    ordered = sorted(registry.FORMS, key=lambda f: -f.specificity)
+    expected = next((f for f in ordered if word & f.mask == f.value), None)
+    assert registry.lookup(word) is expected

@@ -38,6 +38,11 @@ _cache: dict[int, Form | None] = {}
 # concurrently, and a list being sorted in place looks empty to another thread (a lookup
 # then found no form and cached the word as undefined).
 _ordered: list[Form] | None = None
+# The forms that can match a word, by the word's top BUCKET_BITS bits, made as words with
+# those bits first come up: a new word was compared with every form, most of which fix
+# some of those bits otherwise (8.9 us a distinct word, a third of lifting it; 0.9 us so).
+BUCKET_SHIFT = 21
+_buckets: dict[int, list[Form]] = {}
 
 
 def parse_pattern(pattern: str) -> tuple[int, int]:
@@ -73,6 +78,7 @@ def reset_lookup() -> None:
     global _ordered
     _cache.clear()
     _ordered = None
+    _buckets.clear()
 
 
 def lookup(word: int) -> Form | None:
@@ -82,11 +88,16 @@ def lookup(word: int) -> Form | None:
         return _cache[word]
     except KeyError:
         pass
-    ordered = _ordered
-    if ordered is None:
-        ordered = _ordered = sorted(FORMS, key=lambda f: -f.specificity)
+    top = word >> BUCKET_SHIFT
+    bucket = _buckets.get(top)
+    if bucket is None:
+        ordered = _ordered
+        if ordered is None:
+            ordered = _ordered = sorted(FORMS, key=lambda f: -f.specificity)
+        bucket = _buckets[top] = [f for f in ordered if (top ^ f.value >> BUCKET_SHIFT) &
+                                  (f.mask >> BUCKET_SHIFT) == 0]
     found = None
-    for f in ordered:
+    for f in bucket:
         if word & f.mask == f.value:
             found = f
             break
