@@ -25,9 +25,13 @@ class Val(NamedTuple):
         return f"{self.ty} {self.ref}"
 
 
+_WIDTHS = {f"i{n}": n for n in (1, 8, 16, 32, 64, 128)}
+
+
 def int_bits(ty: str) -> int:
     """Width of an integer type like 'i32'."""
-    return int(ty[1:])
+    n = _WIDTHS.get(ty)
+    return int(ty[1:]) if n is None else n
 
 
 def const(ty: str, value: int) -> Val:
@@ -43,7 +47,7 @@ def const(ty: str, value: int) -> Val:
 
 def _int_value(v: Val) -> int | None:
     """The unsigned value of an integer constant operand, or None for anything else."""
-    if v.ty[0] != "i":
+    if v.ref[0] == "%" or v.ty[0] != "i":  # (most operands: a value, not a constant)
         return None
     if v.ref in ("true", "false"):
         return int(v.ref == "true")
