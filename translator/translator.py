@@ -489,12 +489,15 @@ class Translator:
         u = self.units.get(pc)
         if u is None or u.tier != "baseline" or not any(a == header for a, _ in u.layout):
             return
+        if background and self.background is not None and \
+                pc in self.background.pending.values():
+            return  # being rebuilt (or optimized): the worker's result replaces this unit
         stops = frozenset(a for a, _ in u.layout if a != pc and (
             (v := self.units.get(a)) is not None and v.tier == "optimized"))
         region = discover(pc, self._fetch, u.ninsns, stops=stops | {header})
         if region.blocks:
             self._translate(pc, "baseline", u.ninsns, u.level, u.hot_threshold, region=region,
-                            defer=background and self.policy.background)
+                            defer=background)
 
     def _promote(self, pc: int, background: bool,
                  regs: Callable[[int], int] | None = None) -> tuple[bool, Region | None]:
