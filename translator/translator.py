@@ -489,8 +489,7 @@ class Translator:
         u = self.units.get(pc)
         if u is None or u.tier != "baseline" or not any(a == header for a, _ in u.layout):
             return
-        if background and self.background is not None and \
-                pc in self.background.pending.values():
+        if background and self._on_worker(pc):
             return  # being rebuilt (or optimized): the worker's result replaces this unit
         stops = frozenset(a for a, _ in u.layout if a != pc and (
             (v := self.units.get(a)) is not None and v.tier == "optimized"))
@@ -499,14 +498,17 @@ class Translator:
             self._translate(pc, "baseline", u.ninsns, u.level, u.hot_threshold, region=region,
                             defer=background)
 
+    def _on_worker(self, pc: int) -> bool:
+        """Whether the worker has a job for pc queued or in hand (a region or a rebuild)."""
+        return self.background is not None and pc in self.background.pending.values()
+
     def _promote(self, pc: int, background: bool,
                  regs: Callable[[int], int] | None = None) -> tuple[bool, Region | None]:
         u = self.units.get(pc)
         if u is not None and u.tier == "optimized":
             self.native.set_entry(pc, u.code)
             return True, None
-        if background and self.background is not None and \
-                pc in self.background.pending.values():
+        if background and self._on_worker(pc):
             # Its region is being built: finding it again (a 500-instruction discovery and
             # a pass over every unit for roots) at each hot exit meanwhile cost a warm
             # python3.11 run 25 rediscoveries of its eval loop
