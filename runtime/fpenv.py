@@ -16,8 +16,7 @@ rarely (fesetround, fesetenv), so the ~2 us round trip does not matter.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing's own, without importing typing (1.8 ms of a warm start)
 if TYPE_CHECKING:
     from runtime.cpu_state import CPUState
     from runtime.memory import GuestMemory

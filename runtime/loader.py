@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import NamedTuple
 
 from runtime.memory import (
     PAGE,
@@ -16,6 +15,7 @@ from runtime.memory import (
     page_down,
     page_up,
 )
+from runtime.records import record
 from syscalls.paths import resolve_in_root
 
 EM_AARCH64 = 183
@@ -76,11 +76,12 @@ class LoadError(Exception):
         self.status = status
 
 
-class LoadedImage(NamedTuple):
+@record
+class LoadedImage:
     """A program placed in guest memory, ready to boot.
 
-    The loader's records are NamedTuples, not dataclasses: making a dataclass execs the
-    source of its generated methods, ~1 ms a class at start-up (translator.translator)."""
+    The loader's records are named tuples (runtime/records.py), not dataclasses: making a
+    dataclass execs the source of its generated methods, ~1 ms a class at start-up."""
 
     entry: int
     sp: int
@@ -100,7 +101,8 @@ _MACHINES = {EM_X86_64: "x86-64", 3: "i386", 40: "ARM (32-bit)", 243: "RISC-V", 
              20: "PowerPC", 21: "PowerPC64", 22: "S/390", 2: "SPARC"}
 
 
-class Segment(NamedTuple):
+@record
+class Segment:
     """One program header."""
 
     type: int
@@ -111,7 +113,8 @@ class Segment(NamedTuple):
     memsz: int
 
 
-class ElfImage(NamedTuple):
+@record
+class ElfImage:
     """What loading needs from an ELF64 file: its header fields, program headers and bytes."""
 
     data: bytes

@@ -12,8 +12,8 @@ kernel never touches host memory outside it (DESIGN invariant 2).
 from __future__ import annotations
 
 import ctypes
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing's own, without importing typing (1.8 ms of a warm start)
 if TYPE_CHECKING:
     from runtime.memory import GuestMemory
 

@@ -57,7 +57,12 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys' 2>/dev/null; 
     "$python" -m venv .venv
 fi
 log "installing elfjit and its test dependencies into .venv"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e "$repo[test]"
+# editable_mode=compat: the editable install is a plain path entry. setuptools' default puts
+# an import hook in site-packages whose own imports (pathlib, importlib.util) cost every
+# Python started from .venv 9 ms, which bench/ would count as elfjit's start-up.
+# (A pip older than 22.1 has no --config-settings: then the default editable install.)
+pip_install=(.venv/bin/python -m pip install -q --disable-pip-version-check -e "$repo[test]")
+"${pip_install[@]}" --config-settings editable_mode=compat 2>/dev/null || "${pip_install[@]}"
 
 log "unpacking a Debian arm64 sysroot (real programs for tests/test_debian_programs.py)"
 .venv/bin/python -m tests.debian_sysroot >/dev/null ||

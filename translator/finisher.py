@@ -53,9 +53,10 @@ def job_of(region: Region, key: bytes, tier: str, level: int, hot: int | None) -
 ImageJob = tuple[bytes, bytes, list[tuple]]
 
 
-def spawn(cache_dir: Path, jobs: list[Job], images: list[ImageJob], count_blocks: bool,
-          direct_baseline: bool, max_bytes: int) -> None:
+def spawn(cache_dir: str | os.PathLike[str], jobs: list[Job], images: list[ImageJob],
+          count_blocks: bool, direct_baseline: bool, max_bytes: int) -> None:
     """Write the jobs next to the cache and start a detached process on them."""
+    cache_dir = Path(cache_dir)
     path = cache_dir / f"{JOB_PREFIX}{os.getpid()}-{time.monotonic_ns()}.job"
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(marshal.dumps((jobs, images, count_blocks, direct_baseline, max_bytes)))
@@ -71,10 +72,11 @@ def spawn(cache_dir: Path, jobs: list[Job], images: list[ImageJob], count_blocks
                      stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
 
 
-def wait_for_finisher(cache_dir: Path) -> float:
+def wait_for_finisher(cache_dir: str | os.PathLike[str]) -> float:
     """Block until no finisher works on cache_dir; the seconds waited."""
     import fcntl
 
+    cache_dir = Path(cache_dir)
     t0 = time.perf_counter()
     lock = cache_dir / FINISHER_LOCK
     # A finisher just spawned may not hold the lock yet: its job file says it is coming
@@ -188,10 +190,11 @@ def main(argv: list[str]) -> int:
     return 1 if "error" in status else 0
 
 
-def finisher_status(cache_dir: Path) -> str:
+def finisher_status(cache_dir: str | os.PathLike[str]) -> str:
     """One line for --cache-info: whether a finisher is at work, and what the last did."""
     import fcntl
 
+    cache_dir = Path(cache_dir)
     queued = len(list(cache_dir.glob(f"{JOB_PREFIX}*.job")))
     running = False
     lock = cache_dir / FINISHER_LOCK

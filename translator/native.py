@@ -14,9 +14,12 @@ import ctypes
 import mmap
 import signal
 from array import array
-from typing import Callable
 
 from translator.chain_abi import LOOKUP_BITS, lookup_slot
+
+TYPE_CHECKING = False  # typing's own, without importing typing (1.8 ms of a warm start)
+if TYPE_CHECKING:
+    from typing import Callable
 
 THREAD_KEY_SYMBOL = "elfjit_thread_key"
 ALL_ONES = (1 << 64) - 1

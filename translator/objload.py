@@ -17,9 +17,9 @@ import ctypes
 import mmap
 import os
 import struct
-from typing import NamedTuple
 
 from runtime.hashing import xxh3_64_intdigest
+from runtime.records import record
 
 SHT_SYMTAB, SHT_RELA, SHT_NOBITS = 2, 4, 8
 SHF_WRITE, SHF_ALLOC = 1, 2
@@ -42,7 +42,8 @@ class Unsupported(Exception):
     pass
 
 
-class CodeFile(NamedTuple):
+@record
+class CodeFile:
     """Code stored in a file of its own (a bundle part, translator.disk_cache): mapped, not
     copied, and checked against its XXH3-64 checksum where it is mapped."""
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from itertools import repeat
-from typing import TYPE_CHECKING, Callable, Iterator
 
+TYPE_CHECKING = False  # typing's own, without importing typing (1.8 ms of a warm start)
 if TYPE_CHECKING:
+    from typing import Callable, Iterator
+
     from translator.bundle import Columns
     from translator.translator import Unit
 
