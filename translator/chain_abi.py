@@ -24,6 +24,11 @@ LOOKUP_DECL = f"@{LOOKUP_SYMBOL} = external global [{1 << LOOKUP_BITS} x [2 x i6
 # How many coming hot events baseline code absorbs without asking the dispatcher: set while
 # the optimizer is busy, when an ask would only be put off (Translator.promote).
 HOT_SKIP_SYMBOL = "elfjit_hot_skip"
+# Where baseline code notes what each absorbed hot event was for (the loop header or unit
+# entry): slot `skips left - 1`, so a skip count of at most HOT_RING_SIZE fills distinct
+# slots. The dispatcher reads them back (Translator._note_skipped).
+HOT_RING_SYMBOL = "elfjit_hot_ring"
+HOT_RING_SIZE = 64
 
 
 def lookup_slot(pc: int) -> int:

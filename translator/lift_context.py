@@ -23,6 +23,8 @@ from runtime.cpu_state import (
 )
 from runtime.memory import GUARD, GUEST_BASE, WINDOW_BITS, WINDOW_MASK
 from translator.chain_abi import (
+    HOT_RING_SIZE,
+    HOT_RING_SYMBOL,
     HOT_SKIP_SYMBOL,
     LOOKUP_BITS,
     LOOKUP_DECL,
@@ -513,7 +515,7 @@ class LiftContext:
             leave = self.new_block("hot")
             b.cbranch(self._hot_again(c), leave, stay)
             b.position_at_end(leave)
-            self._unless_hot_skipped(stay)
+            self._unless_hot_skipped(stay, target)
             b.store(const(I64, target), self._next_pc, align=8)
             b.store(const(I64, EXIT_HOT), self._reason, align=8)
             self.store_state("exit_info", const(I64, self.entry_pc))
@@ -521,21 +523,28 @@ class LiftContext:
             b.position_at_end(stay)
         self.b.br(blk)
 
-    def _unless_hot_skipped(self, stay: Block) -> None:
-        """Branch to `stay` (using up one skip) if the dispatcher asked baseline code to skip
-        hot events; otherwise continue, in a new block, with the hot exit.
+    def _unless_hot_skipped(self, stay: Block, pc: int) -> None:
+        """Branch to `stay` (using up one skip, and noting `pc`, where the hot exit would
+        have gone, in the hot ring) if the dispatcher asked baseline code to skip hot events;
+        otherwise continue, in a new block, with the hot exit.
 
         Why: while the optimizer is busy, every hot exit was a trip through Python only to
         be put off (sqlite3: ~48,000 a run), each also waiting for the GIL held by the
-        worker's lifting."""
+        worker's lifting. The ring lets the put-off reach the finisher all the same."""
         b = self.b
         b.module.declare(HOT_SKIP_SYMBOL, f"@{HOT_SKIP_SYMBOL} = external global i64")
+        b.module.declare(HOT_RING_SYMBOL,
+                         f"@{HOT_RING_SYMBOL} = external global [{HOT_RING_SIZE} x i64]")
         ptr = Val(f"@{HOT_SKIP_SYMBOL}", "ptr")
         left = b.load(I64, ptr, align=8)
         skip, ask = self.new_block("hot.skip"), self.new_block("hot.ask")
         b.cbranch(b.icmp("ne", left, const(I64, 0)), skip, ask)
         b.position_at_end(skip)
-        b.store(b.sub(left, const(I64, 1)), ptr, align=8)
+        now = b.sub(left, const(I64, 1))
+        b.store(now, ptr, align=8)
+        slot = b.and_(now, const(I64, HOT_RING_SIZE - 1))
+        at = b._def("ptr", f"getelementptr inbounds i64, ptr @{HOT_RING_SYMBOL}, i64 {slot.ref}")
+        b.store(const(I64, pc), at, align=8)
         b.br(stay)
         b.position_at_end(ask)
 
@@ -659,7 +668,7 @@ class LiftContext:
             # Count entries; the threshold-th one leaves at once (nothing is dirty yet).
             hot = self.fn.new_block("hot.entry")
             b.position_at_end(hot)
-            self._unless_hot_skipped(first)
+            self._unless_hot_skipped(first, entry_pc)
             self.store_state("pc", const(I64, entry_pc))
             self.store_state("exit_info", const(I64, entry_pc))
             self.store_state("exit_reason", const(I64, EXIT_HOT))
