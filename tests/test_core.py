@@ -288,6 +288,33 @@ def test_hot_events_baseline_code_absorbs_still_reach_the_finisher(tmp_path: Pat
         t._handed.clear()
 
 
+def test_exit_units_take_every_regions_exits_before_going_farther(monkeypatch) -> None:
+    """The finisher's baseline units where handed regions leave are chosen breadth first
+    over all the regions: with room for two, regions ra and rb each get one where they leave
+    (ea, eb). Region by region, ra's took both (ea, then the return site of ea's call), and
+    the next run missed where rb leaves."""
+    from translator import translator as tr
+    from translator.region import discover
+
+    m = _machine()
+    t = m.translator
+    m.mem.write_force(CODE, assemble("""
+    ra: b ea
+    rb: b eb
+    ea: bl fa
+        nop
+    eb: bl fb
+        nop
+    fa: ret
+    fb: ret
+    """))
+    a, b = (discover(pc, t._fetch, 1) for pc in (CODE, CODE + 4))
+    monkeypatch.setattr(tr, "MAX_EXIT_UNITS", 2)
+    made = t._exit_units([a, b])
+    assert {h.region.entry for h in made} == {CODE + 8, CODE + 16}
+    assert all(h.tier == "baseline" for h in made)
+
+
 def test_stack_register_is_kept() -> None:
     m = _machine()
     m.cpu.sp = STACK + 0x1000
