@@ -82,8 +82,8 @@ def page_up(x: int) -> int:
 
 @record
 class Mapping:
-    """One guest mapping (a NamedTuple: dataclasses cost start-up time, see
-    translator.translator)."""
+    """One guest mapping (a named tuple, runtime/records.py: dataclasses cost start-up
+    time)."""
 
     start: int
     end: int
