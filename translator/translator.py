@@ -909,7 +909,8 @@ class Translator:
                 out.append(Handed(unit, self._key(unit, "baseline", p.baseline_level,
                                                   p.hot_threshold),
                                   "baseline", p.baseline_level, p.hot_threshold))
-                following += exits(unit)
+                if depth + 1 < EXIT_DEPTH:
+                    following += exits(unit)
             level = following
         return out
 
