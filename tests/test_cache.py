@@ -207,6 +207,65 @@ def test_a_failing_finisher_is_reported_by_cache_info(tmp_path: Path) -> None:
     assert "finisher: idle; last finished" in info and "failed: ValueError" in info, info
 
 
+def test_a_finishers_job_file_stays_until_its_work_is_done(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """wait_for_finisher returns once no job file is left, so a finisher keeps its file
+    while it works, under its lock. (Unlinked at the start, it let a waiter that had just
+    seen no lock file return while the finisher went on to add a bundle part to the cache
+    the next run used: a CI failure.)"""
+    import fcntl
+    import marshal
+
+    sys.path.insert(0, str(REPO))
+    from translator import finisher
+    from translator.disk_cache import DiskCache
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    job = cache / f"{finisher.JOB_PREFIX}1-1.job"
+    job.write_bytes(marshal.dumps(([], [], False, False, 1 << 30)))
+    seen = []
+
+    def flush(self: DiskCache) -> None:  # the finisher's last step on the cache
+        with open(cache / finisher.FINISHER_LOCK, "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = False
+            except BlockingIOError:
+                held = True
+        seen.append((job.exists(), held))
+
+    monkeypatch.setattr(DiskCache, "flush", flush)
+    assert finisher.main([str(job)]) == 0
+    assert seen and all(s == (True, True) for s in seen), seen
+    assert not job.exists()
+    assert "last finished" in finisher.finisher_status(cache)
+
+
+def test_wait_for_finisher_waits_for_the_lock_and_its_job(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A waiter blocks while a finisher holds the lock with its job file there, returns
+    once both are gone, and gives up on a job file nobody works on."""
+    sys.path.insert(0, str(REPO))
+    from translator import finisher
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    job = cache / f"{finisher.JOB_PREFIX}1-1.job"
+    job.write_bytes(b"")
+    hold = ("import fcntl, os, sys, time; f = open(sys.argv[1], 'a'); "
+            "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(0.5); "
+            "os.unlink(sys.argv[2])")
+    p = subprocess.Popen([sys.executable, "-c", hold, str(cache / finisher.FINISHER_LOCK),
+                          str(job)], stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None and p.stdout.readline() == "held\n"
+    assert finisher.wait_for_finisher(cache) >= 0.3
+    assert not job.exists() and p.wait(10) == 0
+    job.write_bytes(b"")  # left by a finisher that died: given up on
+    monkeypatch.setattr(finisher, "STALE_JOB_S", 0.2)
+    assert 0.2 <= finisher.wait_for_finisher(cache) < 5
+
+
 def test_corrupt_entries_are_dropped_and_retranslated(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     expected, _ = _run_stats(cache, tmp_path, "cold", str(DEMO), "y")
@@ -332,8 +391,15 @@ def test_corrupt_bundle_is_never_run(tmp_path: Path, damage: str) -> None:
     assert out == expected
     assert stats["units_from_bundles"] == 0 and stats["cache_disk_corrupt"] >= 1
     assert stats["guest_insns_compiled"] == 0  # every unit's own object is still stored
-    # That run stored a sound bundle again (and no file of the bad one is left)
-    assert stats["bundles_written"] == 1 and len(list((cache / "bundles").iterdir())) == 1
+    # That run stored a sound bundle again, and no file of the bad one is left: every file
+    # is a stored part's, whole (a finisher may have added a part of its own since)
+    assert stats["bundles_written"] == 1
+    db = sqlite3.connect(next(cache.glob("units*.sqlite")))
+    parts = dict(db.execute("SELECT file, digest FROM bundle_parts").fetchall())
+    db.close()
+    files = {f.name: f.stat().st_size for f in (cache / "bundles").iterdir()}
+    assert files.keys() == parts.keys(), (files, parts)
+    assert all(int.from_bytes(parts[f][16:24], "little") == n for f, n in files.items())
     out, again = _run_stats(cache, tmp_path, "again", str(DEMO))
     assert out == expected and again["units_from_bundles"] > 0
 

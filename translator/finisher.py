@@ -38,6 +38,9 @@ FINISHER_LOCK = "finisher.lock"
 # What the last finisher on a cache did, or why it failed (shown by `elfjit --cache-info`)
 FINISHER_STATUS = "finisher.status"
 JOB_PREFIX = "finisher-"
+# How long wait_for_finisher waits on a job file while nobody holds the lock: a finisher
+# starting takes well under a second; one that died leaves its file behind for good.
+STALE_JOB_S = 10.0
 
 # (entry, ((block address, words), ...), roots, key, level, tier, hot threshold) of one unit
 Job = tuple[int, tuple[tuple[int, tuple[int, ...]], ...], tuple[int, ...], bytes, int, str,
@@ -79,14 +82,24 @@ def wait_for_finisher(cache_dir: str | os.PathLike[str]) -> float:
     cache_dir = Path(cache_dir)
     t0 = time.perf_counter()
     lock = cache_dir / FINISHER_LOCK
-    # A finisher just spawned may not hold the lock yet: its job file says it is coming
-    # (for a few seconds at most: one that died starting leaves its file behind).
+    # A job file stays until its finisher is done. One spawned may not hold the lock yet:
+    # its file says it is coming. Given up on once the lock has been free for STALE_JOB_S
+    # with a job file still there.
+    free_since = None
     while True:
         if lock.exists():
             with open(lock, "a") as fh:
-                fcntl.flock(fh, fcntl.LOCK_EX)
-        if not any(cache_dir.glob(f"{JOB_PREFIX}*.job")) or time.perf_counter() - t0 > 10:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    fcntl.flock(fh, fcntl.LOCK_EX)
+                    free_since = None
+        if not any(cache_dir.glob(f"{JOB_PREFIX}*.job")):
             return time.perf_counter() - t0
+        now = time.perf_counter()
+        free_since = now if free_since is None else free_since
+        if now - free_since > STALE_JOB_S:
+            return now - t0
         time.sleep(0.01)
 
 
@@ -99,11 +112,7 @@ def run(path: Path) -> dict[str, int]:
     from translator.translator import Translator, lift_text
 
     cache_dir = path.parent
-    try:
-        jobs, images, count_blocks, direct_baseline, max_bytes = \
-            marshal.loads(path.read_bytes())
-    finally:
-        path.unlink(missing_ok=True)
+    jobs, images, count_blocks, direct_baseline, max_bytes = marshal.loads(path.read_bytes())
     disk = DiskCache(cache_dir, max_bytes)
     jit: JIT | None = None
     done: dict[str, int] = {}
@@ -187,6 +196,10 @@ def main(argv: list[str]) -> int:
             os.replace(tmp, path.parent / FINISHER_STATUS)
         except OSError:
             pass
+        # Last, and under the lock: while its job file is there a waiter knows work is
+        # pending. Unlinked at the start, it let a waiter that looked between the finisher
+        # taking the lock and the lock file appearing return while the work went on.
+        path.unlink(missing_ok=True)
     return 1 if "error" in status else 0
 
 
@@ -205,6 +218,7 @@ def finisher_status(cache_dir: str | os.PathLike[str]) -> str:
             except BlockingIOError:
                 running = True
     now = "running" if running else "idle"
+    queued -= running and queued > 0  # the running finisher's job file is there until it ends
     if queued:
         now += f", {queued} job(s) queued"
     try:
