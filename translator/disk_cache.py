@@ -108,6 +108,12 @@ def _bundle_digest(meta: bytes, code: bytes) -> bytes:
     return BUNDLE_DIGEST.pack(xxh3_64_intdigest(meta), xxh3_64_intdigest(code), len(code))
 
 
+def _canonical(recs: list[dict]) -> list[str]:
+    import json
+
+    return sorted(json.dumps(r, sort_keys=True, separators=(",", ":")) for r in recs)
+
+
 def _part_file(image: bytes, seq: int, digest: bytes) -> str:
     # Named by content: a rewrite never changes a file another process may have mapped
     return f"{image.hex()}-{seq}-{digest.hex()}.code"
@@ -139,6 +145,8 @@ class DiskCache:
         self._used: list[bytes] = []
         self._touched: list[bytes] = []  # usage time to refresh, without a hit (get)
         self._manifests: dict[bytes, str] = {}  # image -> units, committed by flush()
+        # image -> the manifest records read (or last put) here; None: the image had none
+        self._read_manifests: dict[bytes, list[dict] | None] = {}
         # image -> (seq, base, meta, code file, digest, size) of a bundle part to store, or
         # None to delete the image's bundle; committed by flush()
         self._bundles: dict[bytes, tuple[int, int, bytes, str, bytes, int] | None] = {}
@@ -175,8 +183,10 @@ class DiskCache:
         return any(p[0] == key for p in self._pending) or self._db.execute(
             "SELECT 1 FROM units WHERE key=?", (key,)).fetchone() is not None
 
-    def get_many(self, keys: list[bytes]) -> dict[bytes, bytes]:
-        """Several verified objects in one query (warm start-up)."""
+    def get_many(self, keys: list[bytes], tally: bool = True) -> dict[bytes, bytes]:
+        """Several verified objects in one query (warm start-up). `tally=False` as for get:
+        a warm start's manifest units, like its bundles' units, are not counted one by one
+        (a settled run that counted them wrote to the cache every time)."""
         out: dict[bytes, bytes] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i:i + 500]
@@ -188,8 +198,8 @@ class DiskCache:
                 if blake2b(obj, digest_size=16).digest() == digest:
                     out[bytes(key)] = bytes(obj)
                     if last_used < stale:
-                        self._used.append(bytes(key))
-                    else:
+                        (self._used if tally else self._touched).append(bytes(key))
+                    elif tally:
                         self._quiet_hits += 1
                 else:
                     self.stats.corrupt += 1
@@ -200,19 +210,28 @@ class DiskCache:
     def get_manifest(self, image: bytes) -> list[dict]:
         row = self._db.execute("SELECT units FROM manifests WHERE image=?", (image,)).fetchone()
         if row is None or row[0] == "[]":  # the usual case once a bundle holds everything
+            self._read_manifests[image] = None if row is None else []
             return []
         import json  # here: a warm start whose bundles hold every unit never needs it
 
         try:
-            recs = json.loads(row[0])
-            return [r for r in recs if isinstance(r, dict)]
+            recs = [r for r in json.loads(row[0]) if isinstance(r, dict)]
         except ValueError:
-            return []
+            recs = []
+        self._read_manifests[image] = recs
+        return recs
 
     def put_manifest(self, image: bytes, recs: list[dict]) -> None:
+        """Store the image's manifest at the next flush, unless it holds the records this
+        process read (in any order): a settled warm run writes nothing."""
         import json
 
+        read = self._read_manifests.get(image)
+        if read is not None and len(read) == len(recs) and _canonical(read) == _canonical(recs):
+            self._manifests.pop(image, None)
+            return
         self._manifests[image] = json.dumps(recs, separators=(",", ":"))
+        self._read_manifests[image] = recs  # what the database holds once this is flushed
 
     def get_bundle_parts(self, image: bytes) -> list[tuple[int, int, bytes, CodeFile]]:
         """The image's bundle parts (seq, base, meta, code file). The metadata is verified

@@ -56,8 +56,8 @@ BLR_WORD = 0xD63F0000  # BLR Xn, with Rn (bits 9:5) zero
 # register (Translator._indirect_callees)
 MAX_CALLEE_INSNS = 48
 # ... and only from this near: a unit spans its lowest to highest guest address, which the
-# invalidation index covers bucket by bucket and which must lie in one program image for the
-# unit to be kept in that image's bundle (a callback in another library is not taken in).
+# invalidation index covers bucket by bucket. (A callee in a nearby library is taken in; the
+# region is then kept in its image's manifest, not its bundle: Translator._units_in.)
 MAX_CALLEE_DISTANCE = 1 << 24
 # Largest leaf function a region takes in at a direct call (BL) (Translator._direct_callees):
 # string and memory routines of a few dozen instructions are the common case (glibc's strlen
@@ -336,6 +336,9 @@ class Translator:
         self.hand_over = False
         self._handed: list[Handed] = []
         self._handed_recs: dict[bytes, list[dict]] = {}  # their manifest records, by image
+        # Manifest records of units that reach into an image not mapped when theirs was
+        # (a region that took in a callee in a library loaded later): tried at each prefetch
+        self._waiting: list[dict] = []
         self.perf_map: TextIO | None = None  # perf's /tmp/perf-PID.map: names for JIT code
 
     # ---------------------------------------------------------------- code generation
@@ -929,7 +932,8 @@ class Translator:
 
         # What the finisher links into each intact image bundle once it has compiled it
         by_image = self._handed_by_image()
-        images = [(image.key, image.validity, [u.bundle_entry() for u in by_image[image.key]])
+        images = [(image.key, image.validity,
+                   [u.bundle_entry() for u in by_image[image.key] if self._inside(image, u)])
                   for image in self._images
                   if image.validity is not None and not image.dirty and image.key in by_image]
         spawn(self.disk.directory, [job_of(*h) for h in self._handed], images,
@@ -982,20 +986,36 @@ class Translator:
 
         `spans` are copies of the image's executable mappings taken once for all units:
         checking and reading each block through the mapping list cost more than the rest
-        of a warm start's prefetch together.
+        of a warm start's prefetch together. A block outside them (a region that took in a
+        callee in another library) is read from whichever image holds it, if one does yet.
         """
         region = Region(entry, roots=tuple(roots))
         for addr, n in layout:
-            for start, end, data in spans:
-                if start <= addr and addr + 4 * n <= end:
-                    break
-            else:
-                return None
             if n <= 0:
                 return None
-            region.blocks[addr] = list(struct.unpack_from(f"<{n}I", data, addr - start))
+            for start, end, data in spans:
+                if start <= addr and addr + 4 * n <= end:
+                    words = struct.unpack_from(f"<{n}I", data, addr - start)
+                    break
+            else:
+                data = self._image_code(addr, 4 * n)
+                if data is None:
+                    return None
+                words = struct.unpack(f"<{n}I", data)
+            region.blocks[addr] = list(words)
             region.ninsns += n
         return region
+
+    def _image_code(self, addr: int, size: int) -> bytes | None:
+        """The bytes at [addr, addr + size) if they lie in a known image's executable,
+        file-backed memory (past a library file's end, reading would raise SIGBUS)."""
+        if not any(i.lo <= addr and addr + size <= i.hi for i in self._images):
+            return None
+        want = PROT_READ | PROT_EXEC
+        if not any(m.start <= addr and addr + size <= m.end and m.prot & want == want
+                   for m in self.mem.maps):
+            return None
+        return ctypes.string_at(self.mem.host(addr), size)
 
     def _exec_spans(self, lo: int, hi: int) -> list[tuple[int, int, bytes]]:
         """(start, end, bytes) of the readable, executable memory in [lo, hi).
@@ -1034,11 +1054,23 @@ class Translator:
             region = self._region_from_layout(rec["pc"], rec["layout"], rec.get("roots", []),
                                               spans)
             if region is None:
+                if any(not lo <= a < hi for a, _ in rec["layout"]):
+                    self._waiting.append(rec)  # its other image may not be mapped yet
                 continue
-            key = self._key(region, rec["tier"], rec["level"], rec["hot"])
-            if key.hex() == rec["key"] and key not in self.loaded:
-                wanted.append((region, rec, key))
-        objs = self.disk.get_many([k for _, _, k in wanted])
+            wanted.append((region, rec))
+        # Records of earlier images whose regions reach into this one
+        waiting, self._waiting = self._waiting, []
+        for rec in waiting:
+            region = self._region_from_layout(rec["pc"], rec["layout"], rec.get("roots", []),
+                                              spans)
+            if region is None:
+                self._waiting.append(rec)
+            else:
+                wanted.append((region, rec))
+        wanted = [(region, rec, key) for region, rec in wanted
+                  if (key := self._key(region, rec["tier"], rec["level"], rec["hot"])).hex() ==
+                  rec["key"] and key not in self.loaded]
+        objs = self.disk.get_many([k for _, _, k in wanted], tally=False)
         for region, rec, key in wanted:
             obj = objs.get(key)
             if obj is None:
@@ -1150,7 +1182,7 @@ class Translator:
             if fresh == []:
                 continue
             left = self._save_bundle(image, fresh)
-            if left is not None:  # the bundle changed: the manifest lists what it lacks
+            if left is not None:  # the manifest lists what the bundle lacks
                 self._put_manifest(image, left)
         for image_key, recs in self._handed_recs.items():  # images whose manifest is as it was
             listed = self.disk.get_manifest(image_key)
@@ -1158,10 +1190,18 @@ class Translator:
             self.disk.put_manifest(image_key, listed + [r for r in recs if r["key"] not in keys])
 
     def _units_in(self, image: Image, units: Iterable[Unit]) -> list[Unit]:
-        """The units of `units` lifted from the image (lockstep's step units never count)."""
+        """The units of `units` whose entry is in the image (lockstep's step units never
+        count), including a region that took in code of another image: its manifest
+        record is kept with this image's (prefetch checks all its bytes), though only
+        units wholly inside the image go into its bundle (whose validity covers no other
+        image's bytes). Such regions were once recorded nowhere: a warm sqlite3 run
+        optimized its ~20 hottest loops (memcpy and memset taken in) again every time."""
         with self._lock:  # the worker is stopped by now, but a guest thread may still run
-            return [u for u in units
-                    if u.tier != "step" and image.lo <= u.lo and u.hi <= image.hi]
+            return [u for u in units if u.tier != "step" and image.lo <= u.entry < image.hi]
+
+    @staticmethod
+    def _inside(image: Image, u: Unit) -> bool:
+        return image.lo <= u.lo and u.hi <= image.hi
 
     def _fresh_units(self) -> list[Unit]:
         """The installed units that did not come from a pre-linked image, each entry once."""
@@ -1176,25 +1216,27 @@ class Translator:
 
     def _save_bundle(self, image: Image, fresh: list[Unit] | None) -> list[Unit] | None:
         """Link the units the image's bundle lacks into a new part after it and store that;
-        the units left out (objects an image cannot hold), or None if nothing changed.
+        the units left out (objects an image cannot hold, regions reaching into another
+        image), or None if the bundle holds them all.
         `fresh`: the image's units that may be missing from its bundle (None: any of them)."""
         assert self.disk is not None and image.validity is not None
         old = image.bundle or Bundle(image.validity)
-        new = [u for u in (fresh if fresh is not None
-                           else self._units_in(image, self.units.values()))
-               if old.key_of(u.entry) != u.key]
+        units = fresh if fresh is not None else self._units_in(image, self.units.values())
+        outside = [u for u in units if not self._inside(image, u)]  # for the manifest
+        new = [u for u in units if self._inside(image, u) and old.key_of(u.entry) != u.key]
         if not new:
-            return None
+            return outside or None
         seq = old.last_seq + 1
         if old.size > 2 * old.live_bytes() + (1 << 20):
             # Mostly dead code (units replaced by optimized regions): start a new image from
             # the per-unit objects rather than keep growing this one.
-            units = self._units_in(image, self.units.values())
+            units = [u for u in self._units_in(image, self.units.values())
+                     if self._inside(image, u)]
             self._objs.update(self.disk.get_many([u.key for u in units
                                                   if u.key not in self._objs]))
             old, new = Bundle(image.validity), units
         builder = BundleBuilder(old, merge=len(old.parts) >= MAX_PARTS)
-        left = []
+        left = outside
         for u in new:
             obj = self._objs.get(u.key)
             if obj is None or not builder.add(obj, self._name(u.entry, u.key), u.bundle_entry()):
@@ -1229,7 +1271,12 @@ class Translator:
                 near.update(self._buckets.get(b, ()))
         else:
             near = set(made)
-        dead = [pc for pc in near if made[pc].lo < end and made[pc].hi > start]
+        # By block, not by extent: a region that took in a callee in another library spans
+        # the libraries mapped between the two, whose loading (a data segment's mmap, a
+        # RELRO mprotect) must not drop it and clear the table (a warm sqlite3 run then
+        # refilled ~4,800 entries)
+        dead = [pc for pc in near if (u := made[pc]).lo < end and u.hi > start and
+                any(a < end and a + 4 * n > start for a, n in u.layout)]
         if not dead:
             return
         for pc in dead:
