@@ -79,7 +79,7 @@ def test_shared_libraries_are_prefetched(tmp_path: Path) -> None:
 
 
 def _hot_loop_sum(n: int) -> int:
-    """What tests/guest/hotlib.c's hot_loop(n) returns, worked out here."""
+    """What tests/guest/shared_lib/hotlib.c's hot_loop(n) returns, worked out here."""
     buf = bytearray(b"abcdefghijklmnopqrstuvwxyz" + bytes(6))
     total = 0
     for i in range(n):
@@ -104,9 +104,11 @@ def test_a_region_reaching_into_another_library_is_kept(tmp_path: Path) -> None:
     sys.path.insert(0, str(REPO / "tests"))
     from conftest import build_guest
 
-    lib = build_guest("hotlib", "O2", "aarch64-dynamic", extra_flags=("-shared", "-fPIC"))
+    src = REPO / "tests" / "guest" / "shared_lib"  # not a program of its own: not in guest/
+    lib = build_guest("hotlib", "O2", "aarch64-dynamic", source_dir=src,
+                      extra_flags=("-shared", "-fPIC"))
     # Named by path ahead of libc: the dynamic linker maps it first
-    prog = str(build_guest("hotmain", "O2", "aarch64-dynamic",
+    prog = str(build_guest("hotmain", "O2", "aarch64-dynamic", source_dir=src,
                            extra_flags=("-Wl,--no-as-needed", str(lib))))
     n = 300000
     cache = tmp_path / "cache"
