@@ -22,6 +22,7 @@ def lift_region(region: Region, name: str, hot_threshold: int | None = None,
     ctx.entry_pc = region.entry
     if region.roots:
         ctx.indirect_roots = tuple(sorted({region.entry, *region.roots}))
+        ctx.return_sites = _return_sites(region, ctx.indirect_roots)
     b = ctx.b
     for addr, words in region.blocks.items():
         b.position_at_end(blocks[addr])
@@ -55,3 +56,17 @@ def lift_region(region: Region, name: str, hot_threshold: int | None = None,
             ctx.goto(pc)
     ctx.finish(blocks[region.entry], region.entry)
     return m.text()
+
+
+def _is_call(w: int) -> bool:
+    """BL, BLR, or BLRAA/BLRAB (with either modifier form)."""
+    return w >> 26 == 0b100101 or w & 0xFFFFFC1F == 0xD63F0000 or \
+        w & 0xFEFFF800 == 0xD63F0800
+
+
+def _return_sites(region: Region, roots: tuple[int, ...]) -> frozenset[int]:
+    """The roots whose preceding word, in the region, is a call. Only the region's own
+    words count: they are what its key covers."""
+    calls = {a + 4 * i + 4 for a, words in region.blocks.items()
+             for i, w in enumerate(words) if _is_call(w)}
+    return frozenset(r for r in roots if r in calls)

@@ -46,16 +46,17 @@ def tbz(ctx: LiftContext, w: int) -> None:
     ctx.branch_if(c, ctx.pc + sext(bits(w, 18, 5), 14) * 4, ctx.pc + 4)
 
 
-def _indirect(ctx: LiftContext, w: int, link: bool) -> None:
+def _indirect(ctx: LiftContext, w: int, link: bool, kind: str = "jump") -> None:
     target = ctx.x(bits(w, 9, 5))
     if link:
         ctx.set_x(30, const("i64", ctx.pc + 4))
-    ctx.jump_indirect(target)
+    ctx.jump_indirect(target, "call" if link else kind)
 
 
 @insn("1101011 0000 11111 000000 xxxxx 00000", name="BR")
 def br(ctx: LiftContext, w: int) -> None:
-    _indirect(ctx, w, False)
+    # Through x16/x17: the linker's PLT and veneer tail jumps, which go to a function
+    _indirect(ctx, w, False, "call" if bits(w, 9, 5) in (16, 17) else "jump")
 
 
 @insn("1101011 0001 11111 000000 xxxxx 00000", name="BLR")
