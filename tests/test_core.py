@@ -186,49 +186,49 @@ def test_a_small_callee_is_taken_into_the_hot_region(call: str) -> None:
     register's target, or the function a PLT stub's GOT slot names, with the stub), guarded
     by the region's switch over roots: when the call later goes elsewhere, it still goes
     there. Expected x0: 2000 calls of f (+3) and 1000 of g (+5)."""
+    m = _run_hot(CALLEE_SWITCH[call] + """
+    f: add x0, x0, #3; ret
+    g: add x0, x0, #5; ret
+    done: nop
+    """)
+    assert m.cpu.get_x(0) == 2000 * 3 + 1000 * 5
+    assert _a_region_has_root_at(m, "add x0, x0, #3")
+
+
+def _run_hot(asm: str):  # type: ignore[no-untyped-def]
+    """Run asm to its BRK with hot threshold 64 and regions built at once; the machine."""
     m = _machine()
     policy = m.translator.policy
     saved = policy.hot_threshold, policy.background
     policy.hot_threshold, policy.background = 64, False
-    asm = CALLEE_SWITCH[call] + """
-    f: add x0, x0, #3; ret
-    g: add x0, x0, #5; ret
-    done: nop
-    """
     try:
         assert _run(asm) == EXIT_BRK
     finally:
         policy.hot_threshold, policy.background = saved
-    assert m.cpu.get_x(0) == 2000 * 3 + 1000 * 5
-    f_word = assemble("add x0, x0, #3")
-    optimized = [u for u in m.translator.units.values() if u.tier == "optimized"]
-    assert any(m.mem.read(r, 4) == f_word for u in optimized for r in u.roots), optimized
+    return m
+
+
+def _a_region_has_root_at(m, insn: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether an optimized region has a root at an instruction `insn` (its word)."""
+    word = assemble(insn)
+    return any(m.mem.read(r, 4) == word for u in m.translator.units.values()
+               if u.tier == "optimized" for r in u.roots)
 
 
 def test_a_return_into_a_callee_taken_in_still_gets_there() -> None:
     """A RET whose target is a root the region took in for a BLR (here `ret x9` into f,
     the BLR's callee) goes there like the call does. Expected x0: f (+3) twice an
     iteration, 3000 times."""
-    m = _machine()
-    policy = m.translator.policy
-    saved = policy.hot_threshold, policy.background
-    policy.hot_threshold, policy.background = 64, False
-    asm = """
+    m = _run_hot("""
         mov x0, #0; mov x19, #3000; adr x20, f
     loop: blr x20
         adr x30, back; adr x9, f; ret x9
     back: subs x19, x19, #1; b.ne loop; b done
     f: add x0, x0, #3; ret
     done: nop
-    """
-    try:
-        assert _run(asm) == EXIT_BRK
-    finally:
-        policy.hot_threshold, policy.background = saved
+    """)
     assert m.cpu.get_x(0) == 3000 * 6
-    f_word = assemble("add x0, x0, #3")
-    optimized = [u for u in m.translator.units.values() if u.tier == "optimized"]
-    assert any(m.mem.read(r, 4) == f_word for u in optimized for r in u.roots), optimized
+    assert _a_region_has_root_at(m, "add x0, x0, #3")
 
 
 def test_indirect_branches_switch_over_the_roots_of_their_kind() -> None:
