@@ -218,7 +218,8 @@ def finisher_status(cache_dir: str | os.PathLike[str]) -> str:
             except BlockingIOError:
                 running = True
     now = "running" if running else "idle"
-    queued -= running and queued > 0  # the running finisher's job file is there until it ends
+    if running and queued:  # the running finisher's job file is there until it ends
+        queued -= 1
     if queued:
         now += f", {queued} job(s) queued"
     try:

@@ -1050,23 +1050,15 @@ class Translator:
         n = self._install_bundle(image)
         # Units the bundle could not hold (or all of them, for an image that has none yet)
         wanted = []
-        for rec in self.disk.get_manifest(image_key):
-            region = self._region_from_layout(rec["pc"], rec["layout"], rec.get("roots", []),
-                                              spans)
-            if region is None:
-                if any(not lo <= a < hi for a, _ in rec["layout"]):
-                    self._waiting.append(rec)  # its other image may not be mapped yet
-                continue
-            wanted.append((region, rec))
-        # Records of earlier images whose regions reach into this one
+        # Then records of earlier images whose regions reach into this one
         waiting, self._waiting = self._waiting, []
-        for rec in waiting:
+        for rec in [*self.disk.get_manifest(image_key), *waiting]:
             region = self._region_from_layout(rec["pc"], rec["layout"], rec.get("roots", []),
                                               spans)
-            if region is None:
-                self._waiting.append(rec)
-            else:
+            if region is not None:
                 wanted.append((region, rec))
+            elif any(not lo <= a < hi for a, _ in rec["layout"]):
+                self._waiting.append(rec)  # its other image may not be mapped yet
         wanted = [(region, rec, key) for region, rec in wanted
                   if (key := self._key(region, rec["tier"], rec["level"], rec["hot"])).hex() ==
                   rec["key"] and key not in self.loaded]
