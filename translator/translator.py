@@ -1011,11 +1011,8 @@ class Translator:
         file-backed memory (past a library file's end, reading would raise SIGBUS)."""
         if not any(i.lo <= addr and addr + size <= i.hi for i in self._images):
             return None
-        want = PROT_READ | PROT_EXEC
-        if not any(m.start <= addr and addr + size <= m.end and m.prot & want == want
-                   for m in self.mem.maps):
-            return None
-        return ctypes.string_at(self.mem.host(addr), size)
+        spans = self._exec_spans(addr, addr + size)  # one mapping must hold it all
+        return spans[0][2] if len(spans) == 1 and spans[0][:2] == (addr, addr + size) else None
 
     def _exec_spans(self, lo: int, hi: int) -> list[tuple[int, int, bytes]]:
         """(start, end, bytes) of the readable, executable memory in [lo, hi).
