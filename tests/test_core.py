@@ -231,6 +231,43 @@ def test_a_return_into_a_callee_taken_in_still_gets_there() -> None:
     assert _a_region_has_root_at(m, "add x0, x0, #3")
 
 
+def test_registers_passed_between_units_are_stored_only_on_the_way_to_python() -> None:
+    """An optimized region hands PASSED_REGS on to the next unit as arguments: on the way to
+    a passing unit it stores the other registers it wrote, not those; on the way to one that
+    is not (baseline code) and back to Python (an exit, a lookup miss) it stores them too."""
+    from runtime.cpu_state import offset_of
+    from translator.chain_abi import PASSED_REGS
+    from translator.lifter import lift_region
+    from translator.region import Region
+
+    assert "x0" in PASSED_REGS and "x5" not in PASSED_REGS
+    base = 0x10000
+    region = Region(base)
+    region.blocks = {base: [int.from_bytes(assemble(t), "little") for t in (
+        "add x0, x0, #1", "add x5, x5, #1", "b .+0x1000")]}
+    region.ninsns = 3
+    text = lift_region(region, "f", passing=True)
+    offsets = {m[1]: int(m[2]) for m in re.finditer(
+        r"(%[\w.]+) = getelementptr inbounds i8, ptr %cpu, i64 (\d+)", text)}
+    offsets["%cpu"] = 0
+    stored: dict[str, set[int]] = {}
+    block = "entry"
+    for line in text.splitlines():
+        if m := re.match(r"([\w.]+):", line):
+            block = m[1]
+        elif m := re.search(r"store i64 \S+, ptr (%[\w.]+)", line):
+            stored.setdefault(block, set()).add(offsets.get(m[1], -1))
+    x0, x5 = offset_of("x", 0), offset_of("x", 5)
+    chained = [ln for ln in text.splitlines() if "musttail call" in ln]
+    assert len(chained) == 2 and all(c.count("i64 ") == len(PASSED_REGS) for c in chained)
+    to_chain = {k: v for k, v in stored.items()
+                if k.startswith(("exit", "chain", "hit", "call.args"))}
+    assert any(x5 in v for v in to_chain.values()), stored
+    assert not any(x0 in v for v in to_chain.values()), stored
+    for way_out in ("leave", "miss", "call.state"):
+        assert any(x0 in v for k, v in stored.items() if k.startswith(way_out)), stored
+
+
 def test_indirect_branches_switch_over_the_roots_of_their_kind() -> None:
     """In the lifted region, a BLR's switch and a PLT stub's BR x17's leave out the roots
     right after a call (but not the entry), any other BR's and RET's list all roots."""

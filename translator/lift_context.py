@@ -30,7 +30,10 @@ from translator.chain_abi import (
     LOOKUP_DECL,
     LOOKUP_FOLD,
     LOOKUP_SYMBOL,
+    PASS_ON_SYMBOL,
+    PASSED_REGS,
     UNIT_CC,
+    UNIT_PARAMS,
 )
 from translator.ir import Block, Builder, Function, Module, Val, const
 
@@ -91,7 +94,7 @@ class LiftContext:
     def __init__(self, module: Module, fn: Function, blocks: dict[int, Block],
                  hot_threshold: int | None = None, chain: bool = True,
                  precise_pc: bool = True, direct: bool = False,
-                 count_blocks: bool = True) -> None:
+                 count_blocks: bool = True, passing: bool = False) -> None:
         self.module = module
         self.fn = fn
         self.b = Builder(module, fn)
@@ -122,6 +125,12 @@ class LiftContext:
         # register written anywhere in the region had to be loaded at entry and stored at
         # every exit: a short function (strlen) paid for all the registers of its slow paths.
         self._exit_sites: list[Block] = []
+        # A passing unit (an optimized region) takes PASSED_REGS as arguments and hands them
+        # on so; any other finds them in the state and leaves them there (chain_abi).
+        self.passing = passing and not direct
+        self._loops = False  # a branch back inside the unit was lifted
+        # PASSED_REGS a looping region never touches: stored at entry, loaded at its exits
+        self._parked: tuple[str, ...] = ()
         self._next_pc = self._slot_raw("next_pc", I64, None)
         self._reason = self._slot_raw("reason", I64, None)
         self.insns_lifted = 0
@@ -192,6 +201,10 @@ class LiftContext:
             # Baseline code: the register lives in the CPU state itself (its pointer is made
             # where it is used: see state_ptr).
             return self.state_ptr(field, index), ty
+        if self.passing and name in PASSED_REGS:
+            # Its value came in a host register: no load.
+            self._slot_raw(name, ty, lambda: Val(f"%in.{name}", I64))
+            return self._slots[name]
         p = self.state_ptr(field, index)
         tag = name
 
@@ -506,6 +519,8 @@ class LiftContext:
         if blk is None:
             self.exit(CHAIN, const(I64, target))
             return
+        if target <= self.pc:
+            self._loops = True
         if self.hot_threshold is not None and target <= self.pc:
             # A back-edge: every `hot_threshold` iterations, leave with EXIT_HOT so the
             # optimized region at the loop header gets built (or, once it exists, entered);
@@ -639,6 +654,15 @@ class LiftContext:
     def finish(self, first: Block, entry_pc: int) -> None:
         """Write the exit sequences once every slot is known, then close the entry block."""
         b = self.b
+        if self.passing and self._loops:
+            # A register passed through untouched is live all through the region, up to
+            # each of its exits, the rare ones inside a loop included; there it took a host
+            # register the loop needed (nbody +8%, also where only a loop that calls out was
+            # parked). Parked in the state, it costs a store and a load per entry instead.
+            self._parked = tuple(r for r in PASSED_REGS if r not in self._slots)
+            for r in self._parked:
+                self._entry_emit(f"store i64 %in.{r}, ptr {self.state_ptr(*self._home(r)[:2]).ref}"
+                                 ", align 8")
         if self.direct:
             self._exit_sequence(self.exit_block)
         else:
@@ -654,6 +678,8 @@ class LiftContext:
         b.position_at_end(block)
         if not self.direct:
             for name in sorted(self._dirty):
+                if self.passing and name in PASSED_REGS:
+                    continue
                 ptr, ty = self._slots[name]
                 field, index, home_ty = self._home(name)
                 align = 16 if ty in ("i128", VEC) else (1 if ty == "i1" else 8)
@@ -668,14 +694,29 @@ class LiftContext:
         leave = self.new_block("leave")
         b.cbranch(b.icmp("eq", reason, const(I64, CHAIN)), chain, leave)
         b.position_at_end(leave)
+        self._store_passed()
         self.store_state("exit_reason", reason)
         b.ret_void()
         b.position_at_end(chain)
         if self.chain:
-            emit_chain(b, self.cpu, pc)
+            emit_chain(b, self.cpu, pc, self._passed_values() if self.passing else None)
         else:
+            self._store_passed()
             self.store_state("exit_reason", const(I64, EXIT_MISS))
             b.ret_void()
+
+    def _passed_values(self) -> list[Val]:
+        """A passing unit's PASSED_REGS values to hand on: in its slots or, if it never
+        touched one, as it came in."""
+        b = self.b
+        return [b.load(I64, self._slots[r][0], align=8) if r in self._slots
+                else b.load(I64, self.state_ptr(*self._home(r)[:2]), align=8)
+                if r in self._parked else Val(f"%in.{r}", I64) for r in PASSED_REGS]
+
+    def _store_passed(self) -> None:
+        """Before returning to Python, which reads the state: other units have them there."""
+        if self.passing:
+            store_passed(self.b, self.cpu, self._passed_values())
 
     def _close_entry(self, first: Block, entry_pc: int) -> None:
         b = self.b
@@ -686,6 +727,7 @@ class LiftContext:
             hot = self.fn.new_block("hot.entry")
             b.position_at_end(hot)
             self._unless_hot_skipped(first, entry_pc)
+            self._store_passed()
             self.store_state("pc", const(I64, entry_pc))
             self.store_state("exit_info", const(I64, entry_pc))
             self.store_state("exit_reason", const(I64, EXIT_HOT))
@@ -703,25 +745,88 @@ class LiftContext:
         self.entry.terminated = True
 
 
-def emit_chain(b: Builder, cpu: Val, pc: Val) -> None:
+def emit_chain(b: Builder, cpu: Val, pc: Val, passed: list[Val] | None) -> None:
     """Tail-jump to the translation of `pc` if the lookup table has it, else exit MISS.
 
-    The table is direct-mapped: entry lookup_slot(pc) holds {guest pc, code}.
+    The table is direct-mapped: entry lookup_slot(pc) holds {guest pc, code}. `passed` are
+    the PASSED_REGS values of a passing unit, None if the state holds them.
     """
+    found, code = lookup_code(b, pc)
+    hit, miss = b.fn.new_block("hit"), b.fn.new_block("miss")
+    b.cbranch(found, hit, miss)
+    b.position_at_end(hit)
+    call_unit(b, cpu, code, passed, tail=True)
+    b.position_at_end(miss)
+    if passed is not None:
+        store_passed(b, cpu, passed)
+    b.store(const(I64, EXIT_MISS), b.gep(cpu, offset_of("exit_reason")), align=8)
+    b.ret_void()
+
+
+def lookup_code(b: Builder, pc: Val) -> tuple[Val, Val]:
+    """Whether the lookup table holds pc, and the code pointer in its slot (tagged as
+    chain_abi says)."""
     b.module.declare(LOOKUP_SYMBOL, LOOKUP_DECL)
     idx = lookup_index(b, pc)
     slot = b._def("ptr", f"getelementptr inbounds [2 x i64], ptr @{LOOKUP_SYMBOL}, i64 {idx.ref}")
     tpc = b.load(I64, slot, align=8)
     fnp = b.load("ptr", b.gep(slot, 8), align=8)
-    hit = b.fn.new_block("hit")
-    miss = b.fn.new_block("miss")
-    b.cbranch(b.icmp("eq", tpc, pc), hit, miss)
-    b.position_at_end(hit)
-    b.emit(f"musttail call {UNIT_CC} void {fnp.ref}(ptr %cpu)")
-    b.ret_void()
-    b.position_at_end(miss)
-    b.store(const(I64, EXIT_MISS), b.gep(cpu, offset_of("exit_reason")), align=8)
-    b.ret_void()
+    return b.icmp("eq", tpc, pc), fnp
+
+
+def call_unit(b: Builder, cpu: Val, code: Val, passed: list[Val] | None, tail: bool,
+              known_passing: bool = False) -> None:
+    """Call a unit by its tagged code pointer (an i64 or a ptr) with the convention it takes
+    (chain_abi): a passing one gets PASSED_REGS as arguments (loaded from the state if
+    `passed` is None), another finds them stored. `tail`: a musttail call ending the block;
+    else a plain call after which the block goes on. `known_passing`: the code is tagged."""
+    tagged = code if code.ty == I64 else b._def(I64, f"ptrtoint ptr {code.ref} to i64")
+    done = None if tail else b.fn.new_block("called")
+    args_blk = b.fn.new_block("call.args")
+    if known_passing:
+        b.br(args_blk)
+        state_blk = None
+    else:
+        state_blk = b.fn.new_block("call.state")
+        b.cbranch(b.trunc(tagged, "i1"), args_blk, state_blk)
+    for blk in (args_blk, state_blk):
+        if blk is None:
+            continue
+        b.position_at_end(blk)
+        if blk is state_blk:
+            fn = b._def("ptr", f"inttoptr i64 {tagged.ref} to ptr")
+            if passed is not None:
+                store_passed(b, cpu, passed)
+            vals = [Val("undef", I64)] * len(PASSED_REGS)
+        elif passed is None and tail and not known_passing:
+            # From code that keeps them in the state: through the glue's shared loads.
+            b.module.declare(PASS_ON_SYMBOL,
+                             f"declare {UNIT_CC} void @{PASS_ON_SYMBOL}({UNIT_PARAMS})")
+            fn = Val(f"@{PASS_ON_SYMBOL}", "ptr")
+            vals = [tagged] + [Val("undef", I64)] * (len(PASSED_REGS) - 1)
+        else:
+            fn = b._def("ptr", f"inttoptr i64 {b.sub(tagged, const(I64, 1)).ref} to ptr")
+            vals = passed if passed is not None else [
+                b.load(I64, b.gep(cpu, _passed_offset(r)), align=8) for r in PASSED_REGS]
+        args = ", ".join([f"ptr {cpu.ref}"] + [f"i64 {v.ref}" for v in vals])
+        if tail:
+            b.emit(f"musttail call {UNIT_CC} void {fn.ref}({args})")
+            b.ret_void()
+        else:
+            b.emit(f"call {UNIT_CC} void {fn.ref}({args})")
+            b.br(done)
+    if done is not None:
+        b.position_at_end(done)
+
+
+def _passed_offset(r: str) -> int:
+    return offset_of("sp") if r == "sp" else offset_of("x", int(r[1:]))
+
+
+def store_passed(b: Builder, cpu: Val, passed: list[Val]) -> None:
+    """Store PASSED_REGS values into their CPU-state fields."""
+    for r, v in zip(PASSED_REGS, passed):
+        b.store(v, b.gep(cpu, _passed_offset(r)), align=8)
 
 
 def type_bits(ty: str) -> int:

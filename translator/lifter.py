@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from translator import isa  # noqa: F401  (registers every instruction family)
+from translator.chain_abi import UNIT_CC, UNIT_PARAMS
 from translator.ir import Function, Module
 from translator.isa.registry import lookup
-from translator.lift_context import UNIT_CC, LiftContext, Unallocated
+from translator.lift_context import LiftContext, Unallocated
 from translator.region import Region
 
 
 def lift_region(region: Region, name: str, hot_threshold: int | None = None,
                 chain: bool = True, precise_pc: bool = True, direct: bool = False,
-                count_blocks: bool = True) -> str:
+                count_blocks: bool = True, passing: bool = False) -> str:
     """IR text of a module holding the unit as function `name`."""
     m = Module()
-    fn = Function(name, params="ptr noalias %cpu", cc=UNIT_CC)
+    fn = Function(name, params=UNIT_PARAMS, cc=UNIT_CC)
     m.functions.append(fn)
     fn.new_block("entry")
     blocks = {addr: fn.new_block(f"g{addr:x}_") for addr in region.blocks}
-    ctx = LiftContext(m, fn, blocks, hot_threshold, chain, precise_pc, direct, count_blocks)
+    ctx = LiftContext(m, fn, blocks, hot_threshold, chain, precise_pc, direct, count_blocks,
+                      passing)
     ctx.entry_pc = region.entry
     if region.roots:
         ctx.indirect_roots = tuple(sorted({region.entry, *region.roots}))

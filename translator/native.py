@@ -15,7 +15,7 @@ import mmap
 import signal
 from array import array
 
-from translator.chain_abi import LOOKUP_BITS, lookup_slot
+from translator.chain_abi import LOOKUP_BITS, PASS_ON_SYMBOL, lookup_slot
 
 TYPE_CHECKING = False  # typing's own, without importing typing (1.8 ms of a warm start)
 if TYPE_CHECKING:
@@ -77,17 +77,18 @@ class Native:
     `compile()` produces the trampoline's object when it is not cached.
     """
 
-    OBJECT_NAMES = ["elfjit_enter", "elfjit_on_fault", "elfjit_on_halt", "elfjit_set_entries"]
+    OBJECT_NAMES = ["elfjit_enter", "elfjit_on_fault", "elfjit_on_halt", "elfjit_set_entries",
+                    PASS_ON_SYMBOL]
 
     def __init__(self, native_object: bytes, link: Callable[[bytes, list[str]], list[int]],
                  lookup: LookupTable) -> None:
         self.lookup = lookup
         self.set_entry = lookup.set_entry
         self.clear = lookup.clear
-        enter, handler, halt, set_entries = link(native_object, self.OBJECT_NAMES)
+        enter, handler, halt, set_entries, self.pass_on = link(native_object, self.OBJECT_NAMES)
         self.enter = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p)(enter)
-        lookup.bulk = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64,
-                                       ctypes.c_uint64)(set_entries)
+        lookup.bulk = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p,
+                                       ctypes.c_uint64, ctypes.c_uint64)(set_entries)
         self._install(handler, halt)
 
     @staticmethod
@@ -129,31 +130,34 @@ class LookupTable:
         self._pcs[lookup_slot(0)] = ALL_ONES
         self._no_pcs: memoryview | None = None  # zero tags for clear(), made on first use
         # The native set_entries (Native links it): None until then
-        self.bulk: Callable[[int, int, int, int], None] | None = None
+        self.bulk: Callable[[int, int, bytes, int, int], None] | None = None
 
     def set_entry(self, pc: int, code: int) -> None:
-        """Point pc's slot at code. Other guest threads may be looking the slot up right now
-        (tag load, then code load): the tag is made unmatchable before the code pointer
-        changes, and set to pc only after. A reader can still pair the old tag with the new
-        code if it is held up between its two loads for the whole update (a known window; a
-        real fix needs a 16-byte atomic slot read or a re-check of the tag on the hot path)."""
+        """Point pc's slot at code (tagged: chain_abi.table_code). Other guest threads may
+        be looking the slot up right now (tag load, then code load): the tag is made
+        unmatchable before the code pointer changes, and set to pc only after. A reader can
+        still pair the old tag with the new code if it is held up between its two loads for
+        the whole update (a known window; a real fix needs a 16-byte atomic slot read or a
+        re-check of the tag on the hot path)."""
         i = lookup_slot(pc)
         if self.table[2 * i] != pc:
             self.table[2 * i] = ALL_ONES
         self.table[2 * i + 1] = code
         self.table[2 * i] = pc
 
-    def set_entries(self, pcs: array, offsets: array, base: int) -> None:
-        """set_entry(pc, base + offset) for many pcs at once (a warm start's pre-linked
-        units, as the `Q` arrays of their bundle's columns), in the same store order, by
-        the native glue's elfjit_set_entries (`bulk`, which Native links)."""
+    def set_entries(self, pcs: array, offsets: array, passing: bytes, base: int) -> None:
+        """set_entry(pc, (base + offset) | passing) for many pcs at once (a warm start's
+        pre-linked units, as the columns of their bundle: `Q` arrays, and bytes 0 or 1 for
+        chain_abi's code tag), in the same store order, by the native glue's
+        elfjit_set_entries (`bulk`, which Native links)."""
         assert self.bulk is not None and pcs.typecode == offsets.typecode == "Q"
-        n = min(len(pcs), len(offsets))
+        n = min(len(pcs), len(offsets), len(passing))
         if n:
-            self.bulk(pcs.buffer_info()[0], offsets.buffer_info()[0], n, base)
+            self.bulk(pcs.buffer_info()[0], offsets.buffer_info()[0], passing, n, base)
 
     def replace_code(self, pc: int, code: int) -> bool:
-        """Switch pc's slot to new code if the slot holds pc; safe while the guest runs."""
+        """Switch pc's slot to new code (tagged: chain_abi.table_code) if the slot holds pc;
+        safe while the guest runs: the tag says how to call the code it is in."""
         i = lookup_slot(pc)
         if self.table[2 * i] != pc:
             return False

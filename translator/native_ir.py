@@ -9,9 +9,16 @@ from __future__ import annotations
 from runtime.cpu_state import EXIT_FAULT, EXIT_HALT, EXIT_MISS, offset_of
 from runtime.fpenv import FPCR_FZ, FPCR_RMODE_SHIFT, MXCSR_DAZ, MXCSR_FTZ, MXCSR_MASKS
 from runtime.memory import GUEST_BASE, RESERVED_SIZE, RESERVED_START
-from translator.chain_abi import LOOKUP_BITS, LOOKUP_SYMBOL, UNIT_CC
+from translator.chain_abi import (
+    LOOKUP_BITS,
+    LOOKUP_SYMBOL,
+    PASS_ON_SYMBOL,
+    PASSED_REGS,
+    UNIT_CC,
+    UNIT_PARAMS,
+)
 from translator.ir import Builder, Function, Module, Val, const
-from translator.lift_context import lookup_index
+from translator.lift_context import call_unit, lookup_code, lookup_index
 from translator.native import THREAD_KEY_SYMBOL
 
 # offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP]) in x86_64 glibc: the interrupted host PC
@@ -60,15 +67,12 @@ def native_ir() -> str:
     b.br(out)
     b.position_at_end(go)
     pc = b.load("i64", b.gep(cpu, offset_of("pc")), align=8)
-    # Reuse the chain sequence, but as a plain call: a `musttail` would be wrong here.
-    idx = lookup_index(b, pc)
-    slot = b._def("ptr", f"getelementptr inbounds [2 x i64], ptr @{LOOKUP_SYMBOL}, i64 {idx.ref}")
-    tpc = b.load("i64", slot, align=8)
-    fnp = b.load("ptr", b.gep(slot, 8), align=8)
+    # The chain sequence, but as a plain call: a `musttail` would be wrong here.
+    found, code = lookup_code(b, pc)
     miss = fn.new_block("miss")
-    b.cbranch(b.icmp("eq", tpc, pc), run, miss)
+    b.cbranch(found, run, miss)
     b.position_at_end(run)
-    b.emit(f"call {UNIT_CC} void {fnp.ref}(ptr %cpu)")
+    call_unit(b, cpu, code, None, tail=False)
     b.br(out)
     b.position_at_end(miss)
     b.store(const("i64", EXIT_MISS), b.gep(cpu, offset_of("exit_reason")), align=8)
@@ -80,6 +84,7 @@ def native_ir() -> str:
     b.ret(reason)
 
     _set_entries(m)
+    _pass_on(m)
 
     # ---- fault handler: void elfjit_on_fault(i32 sig, ptr info, ptr uctx)
     # ---- halt handler:  void elfjit_on_halt(i32 sig, ptr info, ptr uctx)
@@ -127,12 +132,25 @@ def native_ir() -> str:
     return m.text()
 
 
+def _pass_on(m: Module) -> None:
+    """The unit chain_abi.PASS_ON_SYMBOL: load PASSED_REGS, then go to the tagged code that
+    came in the first of them."""
+    fn = Function(PASS_ON_SYMBOL, params=UNIT_PARAMS, cc=UNIT_CC)
+    m.functions.append(fn)
+    b = Builder(m, fn)
+    b.position_at_end(fn.new_block("entry"))
+    call_unit(b, Val("%cpu", "ptr"), Val(f"%in.{PASSED_REGS[0]}", "i64"), None, tail=True,
+              known_passing=True)
+
+
 def _set_entries(m: Module) -> None:
-    """void elfjit_set_entries(ptr pcs, ptr offsets, i64 n, i64 base): the lookup table's
-    set_entry(pcs[i], base + offsets[i]) for i < n, with its store order (tag made
-    unmatchable, code, tag). A warm python3.11 start installs 15,000 pre-linked units:
-    ~10 ms as a Python loop, well under one here."""
-    fn = Function("elfjit_set_entries", params="ptr %pcs, ptr %offs, i64 %n, i64 %base")
+    """void elfjit_set_entries(ptr pcs, ptr offsets, ptr passing, i64 n, i64 base): the
+    lookup table's set_entry(pcs[i], (base + offsets[i]) | passing[i]) for i < n (passing:
+    bytes 0 or 1, the code tag of chain_abi), with its store order (tag made unmatchable,
+    code, tag). A warm python3.11 start installs 15,000 pre-linked units: ~10 ms as a
+    Python loop, well under one here."""
+    fn = Function("elfjit_set_entries",
+                  params="ptr %pcs, ptr %offs, ptr %passing, i64 %n, i64 %base")
     m.functions.append(fn)
     b = Builder(m, fn)
     entry, loop, clear, write, done = (fn.new_block(n)
@@ -148,6 +166,8 @@ def _set_entries(m: Module) -> None:
                 align=8)
     off = b.load("i64", b._def("ptr", f"getelementptr inbounds i8, ptr %offs, i64 {at.ref}"),
                  align=8)
+    kind = b.load("i8", b._def("ptr", f"getelementptr inbounds i8, ptr %passing, i64 {i.ref}"),
+                  align=1)
     idx = lookup_index(b, pc)
     slot = b._def("ptr", f"getelementptr inbounds [2 x i64], ptr @{LOOKUP_SYMBOL}, i64 {idx.ref}")
     tag = b.load("i64", slot, align=8, volatile=True)
@@ -156,7 +176,8 @@ def _set_entries(m: Module) -> None:
     b.store(const("i64", -1), slot, align=8, volatile=True)
     b.br(write)
     b.position_at_end(write)
-    b.store(b.add(Val("%base", "i64"), off), b.gep(slot, 8), align=8, volatile=True)
+    code = b.or_(b.add(Val("%base", "i64"), off), b.zext(kind, "i64"))
+    b.store(code, b.gep(slot, 8), align=8, volatile=True)
     b.store(pc, slot, align=8, volatile=True)
     nxt = b.add(i, const("i64", 1))
     b.store(nxt, counter, align=8)

@@ -33,6 +33,9 @@ from translator.chain_abi import (
     HOT_SKIP_SYMBOL,
     LOOKUP_BITS,
     LOOKUP_SYMBOL,
+    PASS_ON_SYMBOL,
+    passing,
+    table_code,
 )
 from translator.disk_cache import DiskCache
 from translator.native import THREAD_KEY_SYMBOL, LookupTable, Native, thread_key
@@ -95,7 +98,7 @@ def lift_text(region: Region, name: str, tier: str, hot_threshold: int | None,
     return lift_region(region, name, hot_threshold, chain=tier != "step",
                        precise_pc=tier != "optimized",
                        direct=tier != "optimized" and direct_baseline,
-                       count_blocks=tier == "step" or count_blocks)
+                       count_blocks=tier == "step" or count_blocks, passing=passing(tier))
 
 
 def _unit_of(region: Region, code: int, tier: str, level: int, hot_threshold: int | None,
@@ -310,6 +313,7 @@ class Translator:
         self.loader = ObjectLoader(self.symbols)
         self._jit: JIT | None = None
         self.native = Native(self._native_object(), self._link, self.lookup)
+        self.symbols[PASS_ON_SYMBOL] = self.native.pass_on
         self.units = UnitTable(self._from_bundle, self._index)
         self._replaced: list[Unit] = []  # units whose entry now runs other code
         # Units installed other than from a pre-linked image: all a bundle can lack at exit
@@ -399,7 +403,7 @@ class Translator:
         u = self.units.get(pc)
         if u is not None:
             self.stats.table_refills += 1
-            self.native.set_entry(pc, u.code)
+            self.native.set_entry(pc, table_code(u.code, u.tier))
             return True
         p = self.policy
         if p.step:
@@ -474,7 +478,7 @@ class Translator:
             background = background and self.policy.background
             u = self.units.get(pc)
             if u is not None and u.tier == "optimized" and source not in (None, pc):
-                self.native.set_entry(pc, u.code)
+                self.native.set_entry(pc, table_code(u.code, u.tier))
                 if not (background and self._in_warm_grace(pc, run_s)):
                     self._leave_at(source, pc, background)
                 return True
@@ -530,7 +534,7 @@ class Translator:
                  regs: Callable[[int], int] | None = None) -> tuple[bool, Region | None]:
         u = self.units.get(pc)
         if u is not None and u.tier == "optimized":
-            self.native.set_entry(pc, u.code)
+            self.native.set_entry(pc, table_code(u.code, u.tier))
             return True, None
         if background and self._on_worker(pc):
             # Its region is being built: finding it again (a 500-instruction discovery and
@@ -790,7 +794,7 @@ class Translator:
         """While pc's region compiles, run baseline code there (a unit starting at pc)."""
         u = self.units.get(pc)
         if u is not None:
-            self.native.set_entry(pc, u.code)
+            self.native.set_entry(pc, table_code(u.code, u.tier))
             return True
         p = self.policy
         return self._translate(pc, "baseline", self._baseline_size(pc), p.baseline_level,
@@ -958,7 +962,7 @@ class Translator:
                 self._replaced.append(old)
         self.units[pc] = u
         self._index(u)
-        (switch or self.native.set_entry)(pc, code)
+        (switch or self.native.set_entry)(pc, table_code(code, tier))
         if self.perf_map is not None:
             size = self.loader.sizes.get(code, 0)
             self.perf_map.write(f"{code:x} {size:x} elfjit_{tier}_{pc:x}\n")
@@ -1139,7 +1143,7 @@ class Translator:
                 index = {pc: i for i, pc in enumerate(cols.pcs)}
                 for pc in clash:
                     self._add_unit(self._from_bundle(base, cols, index[pc]))
-            self.lookup.set_entries(cols.pcs, cols.offs, base)
+            self.lookup.set_entries(cols.pcs, cols.offs, cols.optimized, base)
             earlier.add(id(cols))
             total += n
             s.units += n
