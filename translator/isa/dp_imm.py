@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from translator.ir import Val, const
 from translator.isa.registry import bit, bits, insn, sext
-from translator.lift_context import LiftContext, Unallocated
+from translator.lift_context import I64, LiftContext, Unallocated
 
 
 def ity(sf: int) -> str:
@@ -173,7 +173,6 @@ def bitfield(ctx: LiftContext, w: int) -> None:
         return const(ty, v)
 
     if opc == 1:  # BFM: insert a field of src into dst, keeping dst's other bits
-        dst = ctx.reg(rd, sf)
         if s >= r:  # BFXIL: src<s:r> -> dst<s-r:0>
             mask = ones(s - r + 1)
             field = b.lshr(src, k(r)) if r else src
@@ -181,10 +180,16 @@ def bitfield(ctx: LiftContext, w: int) -> None:
             mask = ones(s + 1) << (width - r)
             field = b.shl(src, k(width - r))
         if mask == ones(width):
-            res = field
-        else:
-            res = b.or_(b.and_(dst, k(~mask)), b.and_(field, k(mask)))
-        ctx.set_x(rd, res)
+            ctx.set_x(rd, field)
+            return
+        # In 64 bits even for W: LLVM 22's x86 back end compiled the 32-bit form of an 8-
+        # or 16-bit insert, zext(or(and(dst, -256), zext(load i8))), to a byte move into
+        # dst's 64-bit register and took that for a 32-bit def that cleared the upper
+        # half, which it does not (seen where dst came in as an argument: chain_abi).
+        dst = ctx.x(rd)
+        field = b.zext(field, I64) if not sf else field
+        ctx.set_x(rd, b.or_(b.and_(dst, const(I64, ~mask & ones(width))),
+                            b.and_(field, const(I64, mask))))
         return
     signed = opc == 0
     if s >= r:  # [SU]BFX: src<s:r> -> bits 0.., extended from bit s-r
