@@ -1,12 +1,13 @@
 """What an instruction lifter sees: guest registers, flags, memory and control flow as IR.
 
 One LiftContext lifts one translation unit (a region of guest basic blocks) into one LLVM
-function `void @fn(ptr %cpu)`. Guest registers live in allocas that are loaded from the CPU
-state only if the unit reads them and stored back only if it writes them; LLVM's mem2reg turns
-them into SSA values, so a loop inside the unit runs out of host registers and flag
-computations nobody reads are deleted. Every way out of the unit goes through one exit block
-that writes the dirty registers back and either chains to the next unit through the native
-lookup table or returns an exit reason to the dispatcher.
+function `void @fn(ptr %cpu, i64 %in.sp, ...)` (chain_abi: an optimized region takes some
+registers as arguments and passes them on so). Guest registers live in allocas that are
+loaded from the CPU state (or taken from the arguments) only if the unit reads them and
+stored back only if it writes them; LLVM's mem2reg turns them into SSA values, so a loop
+inside the unit runs out of host registers and flag computations nobody reads are deleted.
+Every way out of the unit writes the dirty registers back and either chains to the next unit
+through the native lookup table or returns an exit reason to the dispatcher.
 """
 
 from __future__ import annotations
@@ -706,8 +707,8 @@ class LiftContext:
             b.ret_void()
 
     def _passed_values(self) -> list[Val]:
-        """A passing unit's PASSED_REGS values to hand on: in its slots or, if it never
-        touched one, as it came in."""
+        """A passing unit's PASSED_REGS values to hand on: in its slots; if it never
+        touched one, as it came in, or from the state where it was parked."""
         b = self.b
         return [b.load(I64, self._slots[r][0], align=8) if r in self._slots
                 else b.load(I64, self.state_ptr(*self._home(r)[:2]), align=8)
