@@ -821,7 +821,8 @@ def call_unit(b: Builder, cpu: Val, code: Val, passed: list[Val] | None, tail: b
 
 
 def _passed_offset(r: str) -> int:
-    return offset_of("sp") if r == "sp" else offset_of("x", int(r[1:]))
+    field, index, _ = LiftContext._home(r)
+    return offset_of(field, index)
 
 
 def store_passed(b: Builder, cpu: Val, passed: list[Val]) -> None:
