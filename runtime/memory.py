@@ -104,6 +104,9 @@ class GuestMemory:
     """One guest address space. Mappings are kept as a sorted, non-overlapping list."""
 
     _reserved = False
+    # The address space whose pages the window holds now. There is one window per process, so
+    # a new GuestMemory (a test's, or exec's) takes it over; see __init__.
+    _owner: GuestMemory | None = None
 
     def __init__(self) -> None:
         if not GuestMemory._reserved:
@@ -125,6 +128,13 @@ class GuestMemory:
         else:
             # A fresh address space in the same process (tests, exec): drop every old page.
             self._host_unmap(0, WINDOW_SIZE)
+            old = GuestMemory._owner
+            if old is not None:
+                # The old one's pages are gone, so its list must say so too: a syscall or a
+                # test writing through it then gets EFAULT instead of a host SIGSEGV in memmove.
+                old.maps = []
+                old._starts = None
+        GuestMemory._owner = self
         self.maps: list[Mapping] = []
         # find()'s bisect keys, rebuilt only after the list changes: region discovery calls
         # find() once per guest word (Translator._fetch), and each call used to build them
@@ -135,6 +145,11 @@ class GuestMemory:
         # Called with (start, end) whenever pages lose their contents or permissions, so the
         # translation cache can drop what it translated from them (DESIGN invariant 4).
         self.invalidate_hooks: list[Callable[[int, int], None]] = []
+
+    @property
+    def owns_window(self) -> bool:
+        """False once a newer GuestMemory in this process has taken the window over."""
+        return GuestMemory._owner is self
 
     # ---------- host-side primitives ----------
 

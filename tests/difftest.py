@@ -60,8 +60,18 @@ def assemble(asm: str, addr: int = CODE) -> bytes:
     return bytes(enc)
 
 
-@lru_cache(maxsize=1)
 def _machine():  # type: ignore[no-untyped-def]
+    """The shared snippet machine, made again when another test's Machine (or GuestMemory)
+    took the process's one guest window over since: the old one's pages are gone."""
+    m = _shared_machine()
+    if not m.mem.owns_window:
+        _shared_machine.cache_clear()
+        m = _shared_machine()
+    return m
+
+
+@lru_cache(maxsize=1)
+def _shared_machine():  # type: ignore[no-untyped-def]
     from runtime.machine import Machine
     from runtime.memory import PROT_EXEC, PROT_READ, PROT_WRITE
 

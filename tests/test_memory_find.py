@@ -36,3 +36,19 @@ def test_find_matches_a_scan_after_every_change(ops: list, probes: list[int]) ->
             mem.protect(start, length, prot)  # -ENOMEM over a hole changes nothing
         for p in probes:
             assert mem.find(BASE + p) is _scan(mem, BASE + p)
+
+
+def test_an_address_space_replaced_by_a_newer_one_faults_cleanly() -> None:
+    """One window per process: a second GuestMemory drops the first one's pages, so the first
+    must stop claiming them. Before it did, a test reusing an older Machine wrote through its
+    stale mapping list and Python's memmove died of SIGSEGV in the worker."""
+    old = GuestMemory()
+    assert old.map(BASE, PAGE, PROT_READ | PROT_WRITE) == 0
+    assert old.write(BASE, b"abcd") and old.read(BASE, 4) == b"abcd"
+    new = GuestMemory()
+    assert not old.owns_window and new.owns_window
+    assert old.write(BASE, b"wxyz") is False
+    assert old.read(BASE, 4) is None
+    assert new.read(BASE, 4) is None  # the page went with the old space
+    assert new.map(BASE, PAGE, PROT_READ | PROT_WRITE) == 0
+    assert new.read(BASE, 4) == b"\0\0\0\0"
