@@ -233,11 +233,13 @@ def test_a_return_into_a_callee_taken_in_still_gets_there() -> None:
 
 def test_registers_passed_between_units_are_stored_only_on_the_way_to_python() -> None:
     """An optimized region hands PASSED_REGS on to the next unit as arguments: on the way to
-    a passing unit it stores the other registers it wrote, not those; on the way to one that
-    is not (baseline code) and back to Python (an exit, a lookup miss) it stores them too."""
+    a passing unit it stores the other registers it wrote, not those; every other way (to
+    baseline code, a lookup miss, back to Python) goes through the native glue, which
+    stores them all."""
     from runtime.cpu_state import offset_of
-    from translator.chain_abi import PASSED_REGS
+    from translator.chain_abi import PASSED_REGS, STORE_CHAIN_SYMBOL, STORE_RETURN_SYMBOL
     from translator.lifter import lift_region
+    from translator.native_ir import native_ir
     from translator.region import Region
 
     assert "x0" in PASSED_REGS and "x5" not in PASSED_REGS
@@ -247,25 +249,44 @@ def test_registers_passed_between_units_are_stored_only_on_the_way_to_python() -
         "add x0, x0, #1", "add x5, x5, #1", "b .+0x1000")]}
     region.ninsns = 3
     text = lift_region(region, "f", passing=True)
-    offsets = {m[1]: int(m[2]) for m in re.finditer(
-        r"(%[\w.]+) = getelementptr inbounds i8, ptr %cpu, i64 (\d+)", text)}
-    offsets["%cpu"] = 0
-    stored: dict[str, set[int]] = {}
-    block = "entry"
-    for line in text.splitlines():
-        if m := re.match(r"([\w.]+):", line):
-            block = m[1]
-        elif m := re.search(r"store i64 \S+, ptr (%[\w.]+)", line):
-            stored.setdefault(block, set()).add(offsets.get(m[1], -1))
+
+    def stores(fn_text: str) -> dict[str, set[int]]:
+        """Offsets into the CPU state stored to, by block."""
+        offsets = {m[1]: int(m[2]) for m in re.finditer(
+            r"(%[\w.]+) = getelementptr inbounds i8, ptr %cpu, i64 (\d+)", fn_text)}
+        offsets["%cpu"] = 0
+        out: dict[str, set[int]] = {}
+        block = "entry"
+        for line in fn_text.splitlines():
+            if m := re.match(r"([\w.]+):", line):
+                block = m[1]
+            elif m := re.search(r"store i64 \S+, ptr (%[\w.]+)", line):
+                out.setdefault(block, set()).add(offsets.get(m[1], -1))
+        return out
+
     x0, x5 = offset_of("x", 0), offset_of("x", 5)
-    chained = [ln for ln in text.splitlines() if "musttail call" in ln]
-    assert len(chained) == 2 and all(c.count("i64 ") == len(PASSED_REGS) for c in chained)
-    to_chain = {k: v for k, v in stored.items()
-                if k.startswith(("exit", "chain", "hit", "call.args"))}
-    assert any(x5 in v for v in to_chain.values()), stored
-    assert not any(x0 in v for v in to_chain.values()), stored
-    for way_out in ("leave", "miss", "call.state"):
-        assert any(x0 in v for k, v in stored.items() if k.startswith(way_out)), stored
+    stored = stores(text)
+    assert any(x5 in v for v in stored.values()), stored
+    assert not any(x0 in v for v in stored.values()), stored
+    lines = text.splitlines()
+    tails = [ln for ln in lines if "musttail call" in ln]
+    assert all(c.count("i64 ") == len(PASSED_REGS) for c in tails)
+    callees = {re.search(r"void (\S+)\(", c)[1] for c in tails}
+    assert {f"@{STORE_CHAIN_SYMBOL}", f"@{STORE_RETURN_SYMBOL}"} <= callees, callees
+    assert len(callees) == 3, callees  # and the passing unit's code, unnamed
+    # No way back to Python skips the glue: every return follows a tail call.
+    assert all("musttail call" in lines[i - 1] for i, ln in enumerate(lines) if "ret void" in ln)
+
+    glue = native_ir()
+    every = {offset_of("sp")} | {offset_of("x", int(r[1:])) for r in PASSED_REGS if r != "sp"}
+    for symbol, ways in ((STORE_RETURN_SYMBOL, ("entry",)),
+                         (STORE_CHAIN_SYMBOL, ("miss", "call.state"))):
+        body = glue[glue.index(f"@{symbol}("):]
+        body = stores(body[:body.index("\n}")])
+        for way in ways:
+            assert any(every <= v for k, v in body.items() if k.startswith(way)), (symbol, body)
+        if symbol == STORE_CHAIN_SYMBOL:  # a passing unit takes them as they came
+            assert not any(v for k, v in body.items() if k.startswith("call.args")), body
 
 
 def test_indirect_branches_switch_over_the_roots_of_their_kind() -> None:

@@ -31,6 +31,13 @@ PASSED_REGS = ("sp", "x30", "x29", "x0", "x1", "x2", "x3", "x19", "x20", "x21")
 # loads PASSED_REGS from the state and goes there: what non-passing code chains through to
 # reach a passing unit, so each of its exits need not carry those ten loads.
 PASS_ON_SYMBOL = "elfjit_pass_on"
+# Its mirror images, for passing code: each stores PASSED_REGS from its arguments, then
+# STORE_CHAIN_SYMBOL goes on to the unit at the state's pc through the lookup table (a
+# non-passing unit, or a miss back to Python) and STORE_RETURN_SYMBOL returns to Python. An
+# optimized region's exits tail-call them instead of each carrying three copies of ten
+# stores (to a non-passing unit, on a miss, on the way out).
+STORE_CHAIN_SYMBOL = "elfjit_store_chain"
+STORE_RETURN_SYMBOL = "elfjit_store_return"
 UNIT_PARAMS = ", ".join(["ptr noalias %cpu"] + [f"i64 %in.{r}" for r in PASSED_REGS])
 
 # 2^20 slots (16 MB, touched only where used): at 2^18, a warm python3.11 start-up's 16,000

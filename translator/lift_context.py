@@ -33,6 +33,8 @@ from translator.chain_abi import (
     LOOKUP_SYMBOL,
     PASS_ON_SYMBOL,
     PASSED_REGS,
+    STORE_CHAIN_SYMBOL,
+    STORE_RETURN_SYMBOL,
     UNIT_CC,
     UNIT_PARAMS,
 )
@@ -695,16 +697,14 @@ class LiftContext:
         leave = self.new_block("leave")
         b.cbranch(b.icmp("eq", reason, const(I64, CHAIN)), chain, leave)
         b.position_at_end(leave)
-        self._store_passed()
         self.store_state("exit_reason", reason)
-        b.ret_void()
+        self._return()
         b.position_at_end(chain)
         if self.chain:
             emit_chain(b, self.cpu, pc, self._passed_values() if self.passing else None)
         else:
-            self._store_passed()
             self.store_state("exit_reason", const(I64, EXIT_MISS))
-            b.ret_void()
+            self._return()
 
     def _passed_values(self) -> list[Val]:
         """A passing unit's PASSED_REGS values to hand on: in its slots; if it never
@@ -714,10 +714,13 @@ class LiftContext:
                 else b.load(I64, self.state_ptr(*self._home(r)[:2]), align=8)
                 if r in self._parked else Val(f"%in.{r}", I64) for r in PASSED_REGS]
 
-    def _store_passed(self) -> None:
-        """Before returning to Python, which reads the state: other units have them there."""
+    def _return(self) -> None:
+        """Return to Python, which reads the state: a passing unit stores what it was passed
+        there first, through the shared glue rather than with ten stores of its own."""
         if self.passing:
-            store_passed(self.b, self.cpu, self._passed_values())
+            tail_call_glue(self.b, self.cpu, STORE_RETURN_SYMBOL, self._passed_values())
+        else:
+            self.b.ret_void()
 
     def _close_entry(self, first: Block, entry_pc: int) -> None:
         b = self.b
@@ -728,11 +731,10 @@ class LiftContext:
             hot = self.fn.new_block("hot.entry")
             b.position_at_end(hot)
             self._unless_hot_skipped(first, entry_pc)
-            self._store_passed()
             self.store_state("pc", const(I64, entry_pc))
             self.store_state("exit_info", const(I64, entry_pc))
             self.store_state("exit_reason", const(I64, EXIT_HOT))
-            b.ret_void()
+            self._return()
             cnt = self.counter
             self.entry.lines += [
                 f"  %cnt.old = load i64, ptr {cnt}, align 8",
@@ -746,14 +748,26 @@ class LiftContext:
         self.entry.terminated = True
 
 
-def emit_chain(b: Builder, cpu: Val, pc: Val, passed: list[Val] | None) -> None:
+def emit_chain(b: Builder, cpu: Val, pc: Val, passed: list[Val] | None,
+               glue: bool = True) -> None:
     """Tail-jump to the translation of `pc` if the lookup table has it, else exit MISS.
 
     The table is direct-mapped: entry lookup_slot(pc) holds {guest pc, code}. `passed` are
-    the PASSED_REGS values of a passing unit, None if the state holds them.
+    the PASSED_REGS values of a passing unit, None if the state holds them. A passing unit
+    (`glue`, and the state's pc already set to `pc`) goes straight on only to another passing
+    unit; the rarer rest, a non-passing unit or a miss, goes through the glue that stores
+    `passed` and looks pc up again, which is this function with `glue` false.
     """
     found, code = lookup_code(b, pc)
     hit, miss = b.fn.new_block("hit"), b.fn.new_block("miss")
+    if passed is not None and glue:
+        tagged = b._def(I64, f"ptrtoint ptr {code.ref} to i64")
+        b.cbranch(b.and_(found, b.trunc(tagged, "i1")), hit, miss)
+        b.position_at_end(hit)
+        call_unit(b, cpu, tagged, passed, tail=True, known_passing=True)
+        b.position_at_end(miss)
+        tail_call_glue(b, cpu, STORE_CHAIN_SYMBOL, passed)
+        return
     b.cbranch(found, hit, miss)
     b.position_at_end(hit)
     call_unit(b, cpu, code, passed, tail=True)
@@ -783,32 +797,9 @@ def call_unit(b: Builder, cpu: Val, code: Val, passed: list[Val] | None, tail: b
     else a plain call after which the block goes on. `known_passing`: the code is tagged."""
     tagged = code if code.ty == I64 else b._def(I64, f"ptrtoint ptr {code.ref} to i64")
     done = None if tail else b.fn.new_block("called")
-    args_blk = b.fn.new_block("call.args")
-    if known_passing:
-        b.br(args_blk)
-        state_blk = None
-    else:
-        state_blk = b.fn.new_block("call.state")
-        b.cbranch(b.trunc(tagged, "i1"), args_blk, state_blk)
-    for blk in (args_blk, state_blk):
-        if blk is None:
-            continue
-        b.position_at_end(blk)
-        if blk is state_blk:
-            fn = b._def("ptr", f"inttoptr i64 {tagged.ref} to ptr")
-            if passed is not None:
-                store_passed(b, cpu, passed)
-            vals = [Val("undef", I64)] * len(PASSED_REGS)
-        elif passed is None and tail and not known_passing:
-            # From code that keeps them in the state: through the glue's shared loads.
-            b.module.declare(PASS_ON_SYMBOL,
-                             f"declare {UNIT_CC} void @{PASS_ON_SYMBOL}({UNIT_PARAMS})")
-            fn = Val(f"@{PASS_ON_SYMBOL}", "ptr")
-            vals = [tagged] + [Val("undef", I64)] * (len(PASSED_REGS) - 1)
-        else:
-            fn = b._def("ptr", f"inttoptr i64 {b.sub(tagged, const(I64, 1)).ref} to ptr")
-            vals = passed if passed is not None else [
-                b.load(I64, b.gep(cpu, _passed_offset(r)), align=8) for r in PASSED_REGS]
+    undef = Val("undef", I64)
+
+    def go(fn: Val, vals: list[Val]) -> None:
         args = ", ".join([f"ptr {cpu.ref}"] + [f"i64 {v.ref}" for v in vals])
         if tail:
             b.emit(f"musttail call {UNIT_CC} void {fn.ref}({args})")
@@ -816,8 +807,38 @@ def call_unit(b: Builder, cpu: Val, code: Val, passed: list[Val] | None, tail: b
         else:
             b.emit(f"call {UNIT_CC} void {fn.ref}({args})")
             b.br(done)
+
+    def to_passing() -> None:
+        fn = b._def("ptr", f"inttoptr i64 {b.sub(tagged, const(I64, 1)).ref} to ptr")
+        go(fn, passed if passed is not None else [
+            b.load(I64, b.gep(cpu, _passed_offset(r)), align=8) for r in PASSED_REGS])
+
+    if known_passing:
+        to_passing()
+    else:
+        args_blk, state_blk = b.fn.new_block("call.args"), b.fn.new_block("call.state")
+        b.cbranch(b.trunc(tagged, "i1"), args_blk, state_blk)
+        b.position_at_end(args_blk)
+        if passed is None and tail:
+            # From code that keeps them in the state: through the glue's shared loads.
+            tail_call_glue(b, cpu, PASS_ON_SYMBOL, [tagged] + [undef] * (len(PASSED_REGS) - 1))
+        else:
+            to_passing()
+        b.position_at_end(state_blk)
+        if passed is not None:
+            store_passed(b, cpu, passed)
+        go(b._def("ptr", f"inttoptr i64 {tagged.ref} to ptr"), [undef] * len(PASSED_REGS))
     if done is not None:
         b.position_at_end(done)
+
+
+def tail_call_glue(b: Builder, cpu: Val, symbol: str, args: list[Val]) -> None:
+    """End the block with a musttail call of a native glue unit (chain_abi) taking `args`
+    as PASSED_REGS."""
+    b.module.declare(symbol, f"declare {UNIT_CC} void @{symbol}({UNIT_PARAMS})")
+    refs = ", ".join([f"ptr {cpu.ref}"] + [f"i64 {v.ref}" for v in args])
+    b.emit(f"musttail call {UNIT_CC} void @{symbol}({refs})")
+    b.ret_void()
 
 
 def _passed_offset(r: str) -> int:

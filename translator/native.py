@@ -15,7 +15,13 @@ import mmap
 import signal
 from array import array
 
-from translator.chain_abi import LOOKUP_BITS, PASS_ON_SYMBOL, lookup_slot
+from translator.chain_abi import (
+    LOOKUP_BITS,
+    PASS_ON_SYMBOL,
+    STORE_CHAIN_SYMBOL,
+    STORE_RETURN_SYMBOL,
+    lookup_slot,
+)
 
 TYPE_CHECKING = False  # typing's own, without importing typing (1.8 ms of a warm start)
 if TYPE_CHECKING:
@@ -78,14 +84,16 @@ class Native:
     """
 
     OBJECT_NAMES = ["elfjit_enter", "elfjit_on_fault", "elfjit_on_halt", "elfjit_set_entries",
-                    PASS_ON_SYMBOL]
+                    PASS_ON_SYMBOL, STORE_CHAIN_SYMBOL, STORE_RETURN_SYMBOL]
 
     def __init__(self, native_object: bytes, link: Callable[[bytes, list[str]], list[int]],
                  lookup: LookupTable) -> None:
         self.lookup = lookup
         self.set_entry = lookup.set_entry
         self.clear = lookup.clear
-        enter, handler, halt, set_entries, self.pass_on = link(native_object, self.OBJECT_NAMES)
+        enter, handler, halt, set_entries, *glue = link(native_object, self.OBJECT_NAMES)
+        # The units among them, which translated code tail-calls: symbol -> address
+        self.glue = dict(zip(self.OBJECT_NAMES[4:], glue))
         self.enter = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p)(enter)
         lookup.bulk = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p,
                                        ctypes.c_uint64, ctypes.c_uint64)(set_entries)

@@ -14,11 +14,13 @@ from translator.chain_abi import (
     LOOKUP_SYMBOL,
     PASS_ON_SYMBOL,
     PASSED_REGS,
+    STORE_CHAIN_SYMBOL,
+    STORE_RETURN_SYMBOL,
     UNIT_CC,
     UNIT_PARAMS,
 )
 from translator.ir import Builder, Function, Module, Val, const
-from translator.lift_context import call_unit, lookup_code, lookup_index
+from translator.lift_context import call_unit, emit_chain, lookup_code, lookup_index, store_passed
 from translator.native import THREAD_KEY_SYMBOL
 
 # offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP]) in x86_64 glibc: the interrupted host PC
@@ -85,6 +87,7 @@ def native_ir() -> str:
 
     _set_entries(m)
     _pass_on(m)
+    _store_and_go(m)
 
     # ---- fault handler: void elfjit_on_fault(i32 sig, ptr info, ptr uctx)
     # ---- halt handler:  void elfjit_on_halt(i32 sig, ptr info, ptr uctx)
@@ -141,6 +144,26 @@ def _pass_on(m: Module) -> None:
     b.position_at_end(fn.new_block("entry"))
     call_unit(b, Val("%cpu", "ptr"), Val(f"%in.{PASSED_REGS[0]}", "i64"), None, tail=True,
               known_passing=True)
+
+
+def _store_and_go(m: Module) -> None:
+    """The units chain_abi.STORE_CHAIN_SYMBOL and STORE_RETURN_SYMBOL: store PASSED_REGS
+    from the arguments, then chain to the state's pc or return to Python."""
+    passed = [Val(f"%in.{r}", "i64") for r in PASSED_REGS]
+    cpu = Val("%cpu", "ptr")
+    for symbol in (STORE_CHAIN_SYMBOL, STORE_RETURN_SYMBOL):
+        fn = Function(symbol, params=UNIT_PARAMS, cc=UNIT_CC)
+        m.functions.append(fn)
+        b = Builder(m, fn)
+        b.position_at_end(fn.new_block("entry"))
+        if symbol == STORE_RETURN_SYMBOL:
+            store_passed(b, cpu, passed)
+            b.ret_void()
+        else:
+            # Stores them only on the ways that need them: a passing unit (the slot was
+            # switched to one since the caller looked) takes them as they are.
+            pc = b.load("i64", b.gep(cpu, offset_of("pc")), align=8)
+            emit_chain(b, cpu, pc, passed, glue=False)
 
 
 def _set_entries(m: Module) -> None:

@@ -33,7 +33,6 @@ from translator.chain_abi import (
     HOT_SKIP_SYMBOL,
     LOOKUP_BITS,
     LOOKUP_SYMBOL,
-    PASS_ON_SYMBOL,
     passing,
     table_code,
 )
@@ -313,7 +312,7 @@ class Translator:
         self.loader = ObjectLoader(self.symbols)
         self._jit: JIT | None = None
         self.native = Native(self._native_object(), self._link, self.lookup)
-        self.symbols[PASS_ON_SYMBOL] = self.native.pass_on
+        self.symbols.update(self.native.glue)
         self.units = UnitTable(self._from_bundle, self._index)
         self._replaced: list[Unit] = []  # units whose entry now runs other code
         # Units installed other than from a pre-linked image: all a bundle can lack at exit
