@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from translator.region import CUT_BYTES, discover, exits
+from translator.region import CUT_BYTES, STRAIGHT_INSNS, discover, exits
 
 NOP = 0xD503201F
 RET = 0xD65F03C0
@@ -99,3 +99,33 @@ def test_exits_are_static_successors_outside_the_block_starts() -> None:
     assert sorted(exits(region)) == [CODE + 8, CODE + 0x200]
     assert exits(discover(CODE + 4, _straight, max_insns=64)) == [CODE + 0x140]
     assert exits(discover(CODE, _straight, max_insns=2000)) == []
+
+
+def test_straight_code_runs_on_past_the_limit_up_to_its_own_cap() -> None:
+    """An optimized region's block under way at the limit goes on to its end (the RET after
+    the 1,000 NOPs), or to the first grid point once `straight` instructions are in."""
+    assert STRAIGHT_INSNS > STRAIGHT + 1
+    whole = discover(CODE, _straight, max_insns=128, straight=STRAIGHT_INSNS)
+    assert list(whole.blocks) == [CODE] and _end(whole) == CODE + 4 * (STRAIGHT + 1)
+    capped = discover(CODE + 4, _straight, max_insns=64, straight=300)
+    # 300 instructions from CODE+4 reach CODE+0x4B4; the next 64-byte multiple is 0x4C0.
+    assert _end(capped) == CODE + 0x4C0
+
+
+def test_past_the_limit_no_other_block_is_begun() -> None:
+    far = CODE + 0x2000
+    cbz = 0xB4000000 | (0x2000 // 4) << 5  # CODE: cbz x0, CODE+0x2000
+
+    def fetch(addr: int) -> int | None:
+        if addr == CODE:
+            return cbz
+        if far <= addr < far + 16:
+            return RET if addr == far + 12 else NOP
+        return _straight(addr)
+
+    region = discover(CODE, fetch, max_insns=8, straight=STRAIGHT_INSNS)
+    # The fall-through block was under way at the limit and runs on to its RET; the branch
+    # target, a block not yet begun, stays out (and is where the region exits).
+    assert sorted(region.blocks) == [CODE, CODE + 4]
+    assert _end(region) == CODE + 4 * (STRAIGHT + 1)
+    assert far in exits(region)

@@ -39,7 +39,7 @@ from translator.chain_abi import (
 from translator.disk_cache import DiskCache
 from translator.native import THREAD_KEY_SYMBOL, LookupTable, Native, thread_key
 from translator.objload import ObjectLoader
-from translator.region import CALL, INDIRECT, Region, classify, discover, exits
+from translator.region import CALL, INDIRECT, STRAIGHT_INSNS, Region, classify, discover, exits
 from translator.unit_table import UnitTable
 
 TYPE_CHECKING = False  # typing's own, without importing typing (1.8 ms of a warm start)
@@ -551,10 +551,12 @@ class Translator:
         p = self.policy
         roots: tuple[int, ...] = ()
         t0 = time.perf_counter()
-        probe = discover(pc, self._fetch, p.hot_insns, call_depth=p.inline_depth)
+        probe = discover(pc, self._fetch, p.hot_insns, call_depth=p.inline_depth,
+                         straight=STRAIGHT_INSNS)
         if probe.jumps_indirect and p.indirect_insns > p.hot_insns:
             # Dispatch code: grow the region so the jump's targets can be inside it.
-            probe = discover(pc, self._fetch, p.indirect_insns, call_depth=p.inline_depth)
+            probe = discover(pc, self._fetch, p.indirect_insns, call_depth=p.inline_depth,
+                             straight=STRAIGHT_INSNS)
         self.stats.discover_s += time.perf_counter() - t0
         if probe.jumps_indirect:
             # Code near pc that already ran as a unit entry is likely where this region's
@@ -571,7 +573,7 @@ class Translator:
             region = discover(pc, self._fetch,
                               extra + (p.indirect_insns if probe.jumps_indirect else p.hot_insns),
                               roots=tuple(sorted({*roots, *calls})),
-                              call_depth=p.inline_depth)
+                              call_depth=p.inline_depth, straight=STRAIGHT_INSNS)
             self.stats.discover_s += time.perf_counter() - t0
         return region
 
@@ -680,7 +682,8 @@ class Translator:
             t0 = time.perf_counter()
             step = tier == "step"
             region = discover(pc, self._fetch, max_insns, follow_branches=not step, roots=roots,
-                              call_depth=self.policy.inline_depth if tier == "optimized" else 0)
+                              call_depth=self.policy.inline_depth if tier == "optimized" else 0,
+                              straight=STRAIGHT_INSNS if tier == "optimized" else 0)
             self.stats.discover_s += time.perf_counter() - t0
         if not region.blocks:
             return False
