@@ -42,6 +42,7 @@ class _Formatter(argparse.HelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from translator.region import STRAIGHT_INSNS
     from translator.translator import TierPolicy
 
     p = argparse.ArgumentParser(
@@ -94,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
                       f"{dflt.late_baseline_insns})")
     tier.add_argument("--region-insns", type=int, default=dflt.hot_insns, metavar="N",
                       help=f"largest optimized region in guest instructions (default "
-                      f"{dflt.hot_insns})")
+                      f"{dflt.hot_insns}; a straight-line block under way at the limit runs "
+                      f"on to its end, up to {STRAIGHT_INSNS})")
     tier.add_argument("--indirect-region-insns", type=int, default=dflt.indirect_insns,
                       metavar="N", help="largest optimized region around an indirect jump, "
                       f"such as an interpreter's dispatch (default {dflt.indirect_insns})")
