@@ -83,8 +83,10 @@ class Native:
     `compile()` produces the trampoline's object when it is not cached.
     """
 
+    # The glue units translated code tail-calls, found by these names when it is linked
+    GLUE_UNITS = (PASS_ON_SYMBOL, STORE_CHAIN_SYMBOL, STORE_RETURN_SYMBOL)
     OBJECT_NAMES = ["elfjit_enter", "elfjit_on_fault", "elfjit_on_halt", "elfjit_set_entries",
-                    PASS_ON_SYMBOL, STORE_CHAIN_SYMBOL, STORE_RETURN_SYMBOL]
+                    *GLUE_UNITS]
 
     def __init__(self, native_object: bytes, link: Callable[[bytes, list[str]], list[int]],
                  lookup: LookupTable) -> None:
@@ -92,8 +94,7 @@ class Native:
         self.set_entry = lookup.set_entry
         self.clear = lookup.clear
         enter, handler, halt, set_entries, *glue = link(native_object, self.OBJECT_NAMES)
-        # The units among them, which translated code tail-calls: symbol -> address
-        self.glue = dict(zip(self.OBJECT_NAMES[4:], glue))
+        self.glue = dict(zip(self.GLUE_UNITS, glue))  # symbol -> address
         self.enter = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p)(enter)
         lookup.bulk = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p,
                                        ctypes.c_uint64, ctypes.c_uint64)(set_entries)

@@ -135,35 +135,36 @@ def native_ir() -> str:
     return m.text()
 
 
-def _pass_on(m: Module) -> None:
-    """The unit chain_abi.PASS_ON_SYMBOL: load PASSED_REGS, then go to the tagged code that
-    came in the first of them."""
-    fn = Function(PASS_ON_SYMBOL, params=UNIT_PARAMS, cc=UNIT_CC)
+def _glue_unit(m: Module, symbol: str) -> Builder:
+    """A glue unit's function (UNIT_CC, taking UNIT_PARAMS), positioned at its entry."""
+    fn = Function(symbol, params=UNIT_PARAMS, cc=UNIT_CC)
     m.functions.append(fn)
     b = Builder(m, fn)
     b.position_at_end(fn.new_block("entry"))
+    return b
+
+
+def _pass_on(m: Module) -> None:
+    """The unit chain_abi.PASS_ON_SYMBOL: load PASSED_REGS, then go to the tagged code that
+    came in the first of them."""
+    b = _glue_unit(m, PASS_ON_SYMBOL)
     call_unit(b, Val("%cpu", "ptr"), Val(f"%in.{PASSED_REGS[0]}", "i64"), None, tail=True,
               known_passing=True)
 
 
 def _store_and_go(m: Module) -> None:
-    """The units chain_abi.STORE_CHAIN_SYMBOL and STORE_RETURN_SYMBOL: store PASSED_REGS
-    from the arguments, then chain to the state's pc or return to Python."""
+    """The units chain_abi.STORE_RETURN_SYMBOL and STORE_CHAIN_SYMBOL: store PASSED_REGS
+    from the arguments, then return to Python or chain to the state's pc."""
     passed = [Val(f"%in.{r}", "i64") for r in PASSED_REGS]
     cpu = Val("%cpu", "ptr")
-    for symbol in (STORE_CHAIN_SYMBOL, STORE_RETURN_SYMBOL):
-        fn = Function(symbol, params=UNIT_PARAMS, cc=UNIT_CC)
-        m.functions.append(fn)
-        b = Builder(m, fn)
-        b.position_at_end(fn.new_block("entry"))
-        if symbol == STORE_RETURN_SYMBOL:
-            store_passed(b, cpu, passed)
-            b.ret_void()
-        else:
-            # Stores them only on the ways that need them: a passing unit (the slot was
-            # switched to one since the caller looked) takes them as they are.
-            pc = b.load("i64", b.gep(cpu, offset_of("pc")), align=8)
-            emit_chain(b, cpu, pc, passed, glue=False)
+    b = _glue_unit(m, STORE_RETURN_SYMBOL)
+    store_passed(b, cpu, passed)
+    b.ret_void()
+    b = _glue_unit(m, STORE_CHAIN_SYMBOL)
+    # Stores them only on the ways that need them: a passing unit (the slot was switched to
+    # one since the caller looked) takes them as they are.
+    pc = b.load("i64", b.gep(cpu, offset_of("pc")), align=8)
+    emit_chain(b, cpu, pc, passed, glue=False)
 
 
 def _set_entries(m: Module) -> None:
