@@ -50,6 +50,7 @@ PROGRAMS = (
     Program("formats"),
     Program("fileio", needs_dir=True),
     Program("control"),
+    Program("calls"),
     Program("sockets"),
     Program("procs", qemu_skip="execve of an arm64 program from inside qemu-aarch64 needs "
                               "binfmt_misc, which this host does not have"),
@@ -143,6 +144,18 @@ def test_elfjit_matches_native(
     assert "Traceback" not in guest.err
     if program.name == "hello":
         assert "hello on stderr" in guest.err  # the guest's own stderr must reach ours
+
+
+@pytest.mark.parametrize("opt", ("O0", "O2"))
+def test_calls_match_native_with_hot_code_optimized_at_once(
+    opt: str, elfjit_cli: list[str], harness: Harness
+) -> None:
+    """calls.c with every unit entered 16 times optimized on the spot (no worker thread,
+    so where regions begin does not depend on timing): its returns, 20,000 calls deep, out
+    of longjmp and through pointers then run in optimized regions, where a register passed
+    between regions or a return taken as a jump would go wrong."""
+    runner = [*elfjit_cli, "--no-cache", "--hot-threshold", "16", "--no-background"]
+    _compare(runner, "elfjit, optimized at once", Program("calls"), opt, harness)
 
 
 # Dynamically linked builds run through Debian's arm64 dynamic linker and glibc from the
