@@ -107,13 +107,23 @@ class CPUState:
         self._raw = ctypes.create_string_buffer(STATE_SIZE + 16)
         base = ctypes.addressof(self._raw)
         self.address = (base + 15) & ~15
+        # The state as 64-bit words, indexed by offset // 8. Why: a ctypes object made per
+        # access (c_uint64.from_address) cost ~0.27 us, and a syscall read eight registers
+        # and wrote one that way: 2.5 us of the ~6 us a trivial syscall took; indexing
+        # this array costs ~0.04 us.
+        self.words = (ctypes.c_uint64 * (STATE_SIZE // 8)).from_address(self.address)
         self.excl_addr = (1 << 64) - 1
 
     def _get(self, off: int) -> int:
-        return ctypes.c_uint64.from_address(self.address + off).value
+        return self.words[off >> 3]
 
     def _set(self, off: int, value: int) -> None:
-        ctypes.c_uint64.from_address(self.address + off).value = value & 0xFFFFFFFFFFFFFFFF
+        self.words[off >> 3] = value & 0xFFFFFFFFFFFFFFFF
+
+    def syscall(self) -> tuple[int, list[int]]:
+        """(X8, [X0..X5]): a syscall's number and arguments, in one read."""
+        regs = self.words[:9]
+        return regs[8], regs[:6]
 
     def get_x(self, n: int) -> int:
         return self._get(offset_of("x", n))

@@ -972,8 +972,7 @@ class Lockstep:
                                       f"wrong{since}; registers agree", regs_of(ours),
                                       mirror.read(), localize=False)
             self.last_syscall_block = pc
-            nr = cpu.get_x(8)
-            args = [cpu.get_x(i) for i in range(6)]
+            nr, args = cpu.syscall()
             if nr in _EXECVE:
                 # The new image replaces this process (and Unicorn with it) if this works.
                 self._say(self._summary() + "; no divergence before execve; the new program "

@@ -292,8 +292,7 @@ class Machine:
             if self.exiting:
                 return self.exit_status
             if reason == EXIT_SVC:
-                nr = cpu.get_x(8)
-                args = [cpu.get_x(i) for i in range(6)]
+                nr, args = cpu.syscall()
                 if strace:
                     line = format_call(ctx, nr, args)
                     print(f"{tid} {line}", end="", file=sys.stderr, flush=True)

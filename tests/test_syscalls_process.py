@@ -229,3 +229,17 @@ def test_every_handler_survives_garbage(ctx: SyscallContext) -> None:
             assert isinstance(r, int), entry.name
             if r < 0:
                 assert r >= -4095, entry.name
+
+
+def test_a_syscalls_number_and_arguments_are_read_from_x8_and_x0_to_x5() -> None:
+    """CPUState.syscall reads the registers in one slice of the state's words: x8 is the
+    number and x0..x5 the arguments, whatever x6, x7 and x9 hold."""
+    cpu = CPUState()
+    values = [(n + 1) * 0x1111_0000_0000_0001 for n in range(10)]  # all below 2^64
+    for n, v in enumerate(values):
+        cpu.set_x(n, v)
+    cpu.set_x(5, -1)  # stored as its 64-bit two's complement
+    nr, args = cpu.syscall()
+    assert nr == values[8]
+    assert args == values[:5] + [(1 << 64) - 1]
+    assert cpu.get_x(9) == values[9]
