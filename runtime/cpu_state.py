@@ -87,6 +87,7 @@ def _layout() -> tuple[dict[str, int], int]:
 
 OFFSETS, STATE_SIZE = _layout()
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
+_X_WORD = OFFSETS["x"] // 8  # where X0 is in CPUState.words
 
 
 def offset_of(name: str, index: int = 0) -> int:
@@ -122,7 +123,7 @@ class CPUState:
 
     def syscall(self) -> tuple[int, list[int]]:
         """(X8, [X0..X5]): a syscall's number and arguments, in one read."""
-        regs = self.words[:9]
+        regs = self.words[_X_WORD:_X_WORD + 9]
         return regs[8], regs[:6]
 
     def get_x(self, n: int) -> int:
