@@ -404,6 +404,44 @@ def test_hot_events_baseline_code_absorbs_still_reach_the_finisher(tmp_path: Pat
         t._handed.clear()
 
 
+def test_the_finisher_gets_the_baseline_loops_rebuilt_to_leave_for_its_regions(
+        tmp_path: Path) -> None:
+    """A region handed to the finisher starts at a loop header inside a baseline unit (h,
+    in the unit at CODE that the loop ran in): the hand-over also carries that unit rebuilt
+    to stop at h, as _leave_at makes it once the region is there. Without it the next run
+    ran the loop in the old unit, leaving for the region through a hot exit every
+    hot_threshold iterations until its warm grace was over (lua5.4: ~6,000 of them)."""
+    m = _machine()
+    t = m.translator
+    policy = t.policy
+    saved = policy.hot_threshold, t.disk, t.hand_over
+    policy.hot_threshold = 1 << 30
+    m.mem.write_force(CODE, assemble("""
+        mov x0, #0; mov x2, #100
+    h:  add x0, x0, #1; subs x2, x2, #1; b.ne h
+        add x0, x0, #5
+    """) + BRK0)
+    h = CODE + 8
+    try:
+        t._deferred.clear()
+        t._handed.clear()
+        m.cpu.pc = CODE
+        assert m.run_raw() == EXIT_BRK and m.cpu.get_x(0) == 105
+        old = t.units[CODE]
+        assert old.tier == "baseline" and h in [a for a, _ in old.layout], old.layout
+        t._deferred[h] = t._region_for(h, None)
+        t.disk, t.hand_over = DiskCache(tmp_path / "cache"), True
+        t.finish(hand_over=True)
+        assert [x.tier for x in t._handed if x.region.entry == h] == ["optimized"]
+        (rebuilt,) = [x for x in t._handed if x.region.entry == CODE]
+        assert rebuilt.tier == "baseline" and rebuilt.key != old.key
+        assert list(rebuilt.region.blocks) == [CODE], rebuilt.region.blocks
+    finally:
+        policy.hot_threshold, t.disk, t.hand_over = saved
+        t._deferred.clear()
+        t._handed.clear()
+
+
 def test_exit_units_take_every_regions_exits_before_going_farther(monkeypatch) -> None:
     """The finisher's baseline units where handed regions leave are chosen breadth first
     over all the regions: with room for two, regions ra and rb each get one where they leave

@@ -44,7 +44,7 @@ from translator.unit_table import UnitTable
 
 TYPE_CHECKING = False  # typing's own, without importing typing (1.8 ms of a warm start)
 if TYPE_CHECKING:
-    from typing import Callable, Iterable, TextIO
+    from typing import Callable, Collection, Iterable, TextIO
 
     from runtime.cpu_state import CPUState
     from translator.background import BackgroundCompiler, Job
@@ -522,12 +522,75 @@ class Translator:
             return
         if background and self._on_worker(pc):
             return  # being rebuilt (or optimized): the worker's result replaces this unit
-        stops = frozenset(a for a, _ in u.layout if a != pc and (
-            (v := self.units.get(a)) is not None and v.tier == "optimized"))
-        region = discover(pc, self._fetch, u.ninsns, stops=stops | {header})
+        region = self._leaving(pc, [a for a, _ in u.layout], u.ninsns, {header})
         if region.blocks:
             self._translate(pc, "baseline", u.ninsns, u.level, u.hot_threshold, region=region,
                             defer=background)
+
+    def _leaving(self, pc: int, blocks: Iterable[int], ninsns: int,
+                 regions: Collection[int]) -> Region:
+        """The baseline unit at pc rediscovered to stop where any of its other `blocks`
+        starts an optimized region (installed, or among `regions`), so it leaves for it."""
+        stops = frozenset(a for a in blocks if a != pc and (a in regions or (
+            (v := self.units.get(a)) is not None and v.tier == "optimized")))
+        return discover(pc, self._fetch, ninsns, stops=stops)
+
+    def _leave_units(self, handed: list[Handed]) -> list[Handed]:
+        """`handed` with the baseline units that have a block where a region starts (one
+        handed over, or one this run built) rebuilt to leave for it, as _leave_at would in
+        the next run, and replaced where they were handed themselves.
+
+        Why: the finisher builds most regions after the cold run, so the run never found
+        the baseline loops running into them, and the first warm run did, through a hot
+        exit every hot_threshold iterations until its warm grace was over and the worker
+        had rebuilt them: lua5.4's made 5,900-8,500 hot exits and compiled 18 rebuilds
+        (~670 instructions), while the second made ~180 and compiled none of them."""
+        fresh = {u.entry for u in self._fresh if u.tier == "optimized"}
+        starts = {h.region.entry for h in handed if h.tier == "optimized"}
+        heads = starts | fresh
+        own = {h.region.entry: i for i, h in enumerate(handed) if h.tier == "baseline"}
+        own_at: dict[int, list[int]] = {}  # block address -> handed baseline units with it
+        for pc in own:
+            for a in handed[own[pc]].region.blocks:
+                own_at.setdefault(a, []).append(pc)
+        out = list(handed)
+        done: set[int] = set()
+        for head in sorted(heads):
+            for pc in self._entries_near(head).union(own_at.get(head, ())):
+                i = own.get(pc)
+                if pc in done or pc in heads or (head not in handed[i].region.blocks
+                                                 if i is not None else
+                                                 not self._runs_into(pc, head)):
+                    continue
+                done.add(pc)
+                if i is not None:
+                    h = handed[i]
+                    blocks, ninsns, level, hot = h.region.blocks, h.region.ninsns, h.level, h.hot
+                else:
+                    u = self.units[pc]
+                    blocks, ninsns = [a for a, _ in u.layout], u.ninsns
+                    level, hot = u.level, u.hot_threshold
+                region = self._leaving(pc, blocks, ninsns, starts)
+                if not region.blocks:
+                    continue
+                key = self._key(region, "baseline", level, hot)
+                rebuilt = Handed(region, key, "baseline", level, hot)
+                if i is not None:
+                    out[i] = rebuilt
+                elif key not in self.loaded and not (self.disk and self.disk.has(key)):
+                    out.append(rebuilt)
+        return out
+
+    def _runs_into(self, pc: int, head: int) -> bool:
+        """Whether the unit at pc is baseline code with a block at `head` (a held unit's
+        span is checked first: making its unit unpacks its record)."""
+        held = self.units.held(pc)
+        if held is not None:
+            _, cols, j = held
+            if not cols.los[j] <= head < cols.his[j]:
+                return False
+        u = self.units.get(pc)
+        return u is not None and u.tier == "baseline" and any(a == head for a, _ in u.layout)
 
     def _on_worker(self, pc: int) -> bool:
         """Whether the worker has a job for pc queued or in hand (a region or a rebuild)."""
@@ -890,7 +953,7 @@ class Translator:
             self._handed.append(h)
             if h.tier == "optimized":
                 regions.append(h.region)
-        self._handed += self._exit_units(regions)
+        self._handed = self._leave_units(self._handed + self._exit_units(regions))
 
     def _exit_units(self, regions: list[Region]) -> list[Handed]:
         """Baseline units for where the handed regions leave to code no unit starts at, and
