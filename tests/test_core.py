@@ -404,24 +404,27 @@ def test_hot_events_baseline_code_absorbs_still_reach_the_finisher(tmp_path: Pat
         t._handed.clear()
 
 
+@pytest.mark.parametrize("gap", [0, 0x2000])
 def test_the_finisher_gets_the_baseline_loops_rebuilt_to_leave_for_its_regions(
-        tmp_path: Path) -> None:
+        tmp_path: Path, gap: int) -> None:
     """A region handed to the finisher starts at a loop header inside a baseline unit (h,
     in the unit at CODE that the loop ran in): the hand-over also carries that unit rebuilt
     to stop at h, as _leave_at makes it once the region is there. Without it the next run
     ran the loop in the old unit, leaving for the region through a hot exit every
-    hot_threshold iterations until its warm grace was over (lua5.4: ~6,000 of them)."""
+    hot_threshold iterations until its warm grace was over (lua5.4: ~6,000 of them). Also
+    where the unit jumps to a header far from its entry (`gap`: lua5.4's opcode handlers
+    and its dispatch)."""
     m = _machine()
     t = m.translator
     policy = t.policy
     saved = policy.hot_threshold, t.disk, t.hand_over
     policy.hot_threshold = 1 << 30
-    m.mem.write_force(CODE, assemble("""
-        mov x0, #0; mov x2, #100
+    h = CODE + 12 + gap
+    m.mem.write_force(CODE, assemble(f"mov x0, #0; mov x2, #100; b #{h:#x}"))
+    m.mem.write_force(h, assemble("""
     h:  add x0, x0, #1; subs x2, x2, #1; b.ne h
         add x0, x0, #5
-    """) + BRK0)
-    h = CODE + 8
+    """, h) + BRK0)
     try:
         t._deferred.clear()
         t._handed.clear()

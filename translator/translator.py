@@ -491,16 +491,28 @@ class Translator:
                 if busy:  # (the grace is short: a skip left over would outlast it)
                     self._set_hot_skip(HOT_SKIP_WHILE_BUSY)
                 if self.disk is not None and pc not in self._deferred:
-                    # for the finisher, if it is still wanted at exit (finish)
-                    self._deferred[pc] = self._region_for(pc, regs)
+                    # for the finisher, if it is still wanted at exit (finish), with the
+                    # looping unit's own region where this one leaves it out, as below: its
+                    # baseline code, rebuilt to leave for the header's region (_leave_units),
+                    # was the next run's hot spot (lua5.4: ~15 units, ~300 hot exits)
+                    region = self._deferred[pc] = self._region_for(pc, regs)
+                    if self._needs_own_region(source, pc, region) and \
+                            source not in self._deferred:
+                        self._deferred[source] = self._region_for(source, None)
                 return self._keep_baseline(pc)
             ok, region = self._promote(pc, background, regs)
-            if ok and source is not None and source != pc and region is not None:
-                u = self.units.get(source)
-                covered = any(a <= source < a + 4 * len(ws) for a, ws in region.blocks.items())
-                if u is not None and u.tier != "optimized" and not covered:
-                    self._promote(source, background)
+            if ok and region is not None and self._needs_own_region(source, pc, region):
+                self._promote(source, background)
             return ok
+
+    def _needs_own_region(self, source: int | None, pc: int, region: Region) -> bool:
+        """Whether the unit at `source`, whose loop made pc hot, runs as baseline code
+        outside pc's region: entered as often as the loop, it needs a region of its own."""
+        if source is None or source == pc:
+            return False
+        u = self.units.get(source)
+        return u is not None and u.tier != "optimized" and \
+            not any(a <= source < a + 4 * len(ws) for a, ws in region.blocks.items())
 
     def _leave_at(self, pc: int, header: int, background: bool = False) -> None:
         """Rebuild the baseline unit at pc so that its branches to `header`, and to any of
@@ -549,14 +561,23 @@ class Translator:
         starts = {h.region.entry for h in handed if h.tier == "optimized"}
         heads = starts | fresh
         own = {h.region.entry: i for i, h in enumerate(handed) if h.tier == "baseline"}
-        own_at: dict[int, list[int]] = {}  # block address -> handed baseline units with it
-        for pc in own:
-            for a in handed[own[pc]].region.blocks:
-                own_at.setdefault(a, []).append(pc)
+        # Block address -> the made and handed baseline units with a block there. (By
+        # entry near the head, units whose jumps reach farther were missed: lua5.4's
+        # opcode handlers branching back to its dispatch 5 KB away.) Held units, which have
+        # no layout until made, are looked for near the head.
+        at: dict[int, list[int]] = {}
+        for u in self.units.made.values():
+            if u.tier == "baseline":
+                for a, _ in u.layout:
+                    at.setdefault(a, []).append(u.entry)
+        for pc, i in own.items():
+            for a in handed[i].region.blocks:
+                at.setdefault(a, []).append(pc)
         out = list(handed)
         done: set[int] = set()
         for head in sorted(heads):
-            for pc in self._entries_near(head).union(own_at.get(head, ())):
+            for pc in self.units.held_between(head - ROOT_WINDOW, head + ROOT_WINDOW + 1) + \
+                    at.get(head, []):
                 i = own.get(pc)
                 if pc in done or pc in heads or (head not in handed[i].region.blocks
                                                  if i is not None else
@@ -953,7 +974,8 @@ class Translator:
             self._handed.append(h)
             if h.tier == "optimized":
                 regions.append(h.region)
-        self._handed = self._leave_units(self._handed + self._exit_units(regions))
+        with self._lock:  # (a guest thread may still be running and adding units)
+            self._handed = self._leave_units(self._handed + self._exit_units(regions))
 
     def _exit_units(self, regions: list[Region]) -> list[Handed]:
         """Baseline units for where the handed regions leave to code no unit starts at, and
