@@ -555,7 +555,7 @@ class Translator:
         Why: the finisher builds most regions after the cold run, so the run never found
         the baseline loops running into them, and the first warm run did, through a hot
         exit every hot_threshold iterations until its warm grace was over and the worker
-        had rebuilt them: lua5.4's made 5,900-8,500 hot exits and compiled 18 rebuilds
+        had rebuilt them: lua5.4's made 2,700-8,800 hot exits and compiled 18 rebuilds
         (~670 instructions), while the second made ~180 and compiled none of them."""
         fresh = {u.entry for u in self._fresh if u.tier == "optimized"}
         starts = {h.region.entry for h in handed if h.tier == "optimized"}
